@@ -1,0 +1,32 @@
+// Package arch_test keeps the import arrows of DESIGN.md pointing one way:
+// cmd → edge → {cache, policy, purge, origin}; the leaves import none of ours.
+package arch_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/edgecdn/edge"
+
+func TestLeafPackagesImportNoSibling(t *testing.T) {
+	for _, leaf := range []string{"origin", "cache", "policy"} {
+		out, err := exec.Command("go", "list", "-deps", "./"+leaf+"/...").CombinedOutput()
+		if err != nil {
+			if strings.Contains(string(out), "matched no packages") {
+				continue // the package does not exist yet
+			}
+			t.Fatalf("go list %s: %v\n%s", leaf, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			rest, ours := strings.CutPrefix(dep, module+"/")
+			if !ours {
+				continue
+			}
+			if top, _, _ := strings.Cut(rest, "/"); top != leaf {
+				t.Errorf("%s/ imports %s: DESIGN.md keeps %s free of the project's other packages", leaf, dep, leaf)
+			}
+		}
+	}
+}

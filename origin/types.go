@@ -1,0 +1,243 @@
+package origin
+
+import (
+	"io"
+	"time"
+)
+
+// Limits fixed by the S3 API.
+const (
+	MaxKeyLength     = 1024
+	MaxListKeys      = 1000
+	MaxPartNumber    = 10000
+	MaxDeleteObjects = 1000
+	DefaultMinPart   = 5 << 20 // 5 MiB: every multipart part but the last
+	DefaultMaxObject = 5 << 30 // 5 GiB
+)
+
+// BucketInfo describes a bucket.
+type BucketInfo struct {
+	Name    string
+	Created time.Time
+}
+
+// Headers are the HTTP representation headers stored with an object and
+// returned with it.
+type Headers struct {
+	ContentType        string `json:"ct,omitempty"`
+	CacheControl       string `json:"cc,omitempty"`
+	ContentDisposition string `json:"cd,omitempty"`
+	ContentEncoding    string `json:"ce,omitempty"`
+	ContentLanguage    string `json:"cl,omitempty"`
+	Expires            string `json:"ex,omitempty"`
+}
+
+// ObjectInfo is an object's metadata.
+type ObjectInfo struct {
+	Bucket string `json:"-"`
+	Key    string `json:"-"`
+	Size   int64  `json:"s"`
+	// ETag is the hex MD5 of the body, or md5-of-part-md5s-N for multipart
+	// uploads; without quotes.
+	ETag         string    `json:"e"`
+	LastModified time.Time `json:"m"`
+	// Generation grows with every write of the store and is never reused,
+	// also across restarts: it names this version of the object.
+	Generation int64 `json:"g"`
+	Headers
+	// UserMeta holds x-amz-meta-* values, keyed by the lower-case name
+	// without the prefix.
+	UserMeta map[string]string `json:"u,omitempty"`
+	// Tags are purge tags (for example from a Cache-Tag metadata field).
+	Tags []string `json:"t,omitempty"`
+	// Checksums holds additional checksums by algorithm (CRC32, SHA256…),
+	// base64 as S3 returns them.
+	Checksums map[string]string `json:"k,omitempty"`
+	// Parts is the number of parts of a multipart object, 0 otherwise.
+	Parts int `json:"p,omitempty"`
+}
+
+// Conditions are the preconditions of a read or a write. Empty fields do not
+// apply. Entity tags may be quoted or not, weak or strong; If-Match and
+// If-None-Match take comma-separated lists and "*".
+type Conditions struct {
+	IfMatch           string
+	IfNoneMatch       string
+	IfModifiedSince   time.Time
+	IfUnmodifiedSince time.Time
+	// IfGenerationMatch: the object's generation must equal *it; 0 means the
+	// object must not exist (as GCS's ifGenerationMatch=0).
+	IfGenerationMatch *int64
+	// IfGenerationNotMatch: the object's generation must differ from *it.
+	IfGenerationNotMatch *int64
+}
+
+// PutOptions are the stored headers and the preconditions of a write.
+type PutOptions struct {
+	Headers
+	UserMeta map[string]string
+	Tags     []string
+	// Size is the declared body length, or -1 when unknown. A body that ends
+	// early fails with ErrIncompleteBody; extra bytes are not read.
+	Size int64
+	// ContentMD5, when set, is the expected raw MD5 of the body (ErrBadDigest).
+	ContentMD5 []byte
+	// Verify, when set, runs after the whole body is read and before the
+	// commit; an error aborts the write. It returns the checksums to store.
+	Verify     func() (map[string]string, error)
+	Conditions Conditions
+}
+
+// RangeSpec is one byte range as an HTTP Range header names it: First-Last
+// (Last < 0: to the end) or, with Suffix, the last SuffixLength bytes.
+type RangeSpec struct {
+	First, Last  int64
+	Suffix       bool
+	SuffixLength int64
+}
+
+// Resolve returns the offset and length the range selects in an object of
+// the given size, or ErrInvalidRange when it selects nothing.
+func (r RangeSpec) Resolve(size int64) (start, length int64, err error) {
+	if r.Suffix {
+		if r.SuffixLength <= 0 || size == 0 {
+			return 0, 0, ErrInvalidRange
+		}
+		n := min(r.SuffixLength, size)
+		return size - n, n, nil
+	}
+	if r.First < 0 || r.First >= size || (r.Last >= 0 && r.Last < r.First) {
+		return 0, 0, ErrInvalidRange
+	}
+	last := r.Last
+	if last < 0 || last >= size {
+		last = size - 1
+	}
+	return r.First, last - r.First + 1, nil
+}
+
+// GetOptions select what a read returns.
+type GetOptions struct {
+	Range      *RangeSpec
+	Conditions Conditions
+}
+
+// Object is an open object: its metadata and a body positioned at the
+// requested range. The caller must Close Body.
+type Object struct {
+	Info ObjectInfo
+	// Start and Length are the byte range Body delivers (the whole object
+	// when no range was asked).
+	Start, Length int64
+	Body          io.ReadCloser
+}
+
+// DeleteOptions are the preconditions of a delete.
+type DeleteOptions struct {
+	Conditions Conditions
+}
+
+// DeleteResult is the outcome of deleting one key of a batch.
+type DeleteResult struct {
+	Key string
+	// Deleted is true when an object existed and was removed; deleting a
+	// missing key succeeds with Deleted false, as in S3.
+	Deleted bool
+	Err     error
+}
+
+// CopyOptions control CopyObject.
+type CopyOptions struct {
+	// ReplaceMetadata selects S3's REPLACE directive: the destination takes
+	// Headers, UserMeta and Tags from here instead of from the source.
+	ReplaceMetadata bool
+	Headers
+	UserMeta map[string]string
+	Tags     []string
+	// SourceConditions apply to the source (x-amz-copy-source-if-*);
+	// Conditions to the destination.
+	SourceConditions Conditions
+	Conditions       Conditions
+}
+
+// ListOptions are ListObjectsV2's parameters (V1's Marker is StartAfter).
+type ListOptions struct {
+	Prefix            string
+	Delimiter         string
+	StartAfter        string
+	ContinuationToken string
+	// MaxKeys caps objects plus common prefixes; 0 means 1000, above 1000 is 1000.
+	MaxKeys int
+}
+
+// ListResult is one page of a listing, in UTF-8 binary key order.
+type ListResult struct {
+	Objects        []ObjectInfo
+	CommonPrefixes []string
+	IsTruncated    bool
+	// NextContinuationToken resumes after this page (opaque).
+	NextContinuationToken string
+	// NextMarker is the last key or common prefix returned (for V1).
+	NextMarker string
+}
+
+// MultipartUpload describes an upload in progress.
+type MultipartUpload struct {
+	Bucket    string
+	Key       string
+	UploadID  string
+	Initiated time.Time
+}
+
+// PartInfo describes one uploaded part.
+type PartInfo struct {
+	PartNumber   int
+	ETag         string
+	Size         int64
+	LastModified time.Time
+	Checksums    map[string]string
+}
+
+// PartOptions are UploadPart's options.
+type PartOptions struct {
+	Size       int64
+	ContentMD5 []byte
+	Verify     func() (map[string]string, error)
+}
+
+// CompletePart names one part of CompleteMultipartUpload's list.
+type CompletePart struct {
+	PartNumber int
+	ETag       string
+}
+
+// ListPartsOptions page through ListParts.
+type ListPartsOptions struct {
+	PartNumberMarker int
+	MaxParts         int // 0 means 1000
+}
+
+// ListPartsResult is one page of parts.
+type ListPartsResult struct {
+	Upload               MultipartUpload
+	Parts                []PartInfo
+	IsTruncated          bool
+	NextPartNumberMarker int
+}
+
+// ListUploadsOptions page through ListMultipartUploads.
+type ListUploadsOptions struct {
+	Prefix         string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int // 0 means 1000
+}
+
+// ListUploadsResult is one page of uploads in progress, ordered by key, then
+// by initiation time.
+type ListUploadsResult struct {
+	Uploads            []MultipartUpload
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
