@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The engine's layout on disk:
@@ -232,7 +233,7 @@ func (e *Engine) update(ctx context.Context, fn func(w *writeTx) error) ([]Event
 		return fn(w)
 	})
 	if err != nil {
-		if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			err = ErrClosed
 		}
 		return nil, err
@@ -248,7 +249,7 @@ func (e *Engine) update(ctx context.Context, fn func(w *writeTx) error) ([]Event
 
 func (e *Engine) view(fn func(tx *bolt.Tx) error) error {
 	err := e.db.View(fn)
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
