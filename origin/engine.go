@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,9 +40,14 @@ type Engine struct {
 	db   *bolt.DB
 	opts Options
 
-	// commitMu orders commits with their EventSink calls, so the sink sees
-	// events in Seq order and before the write returns.
-	commitMu sync.Mutex
+	// commits feeds the committer goroutine (see commit.go).
+	commits       chan *commitReq
+	closing       chan struct{}
+	committerDone chan struct{}
+	closeOnce     sync.Once
+
+	// dataDirs remembers which data/xx directories exist and are durable.
+	dataDirs sync.Map
 
 	// File operations, replaceable by tests that inject disk faults.
 	writeFile func(f *os.File, p []byte) (int, error)
@@ -70,6 +74,9 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("open %s: %w (is another process using this data directory?)", dir, err)
 	}
 	e.db = db
+	e.commits = make(chan *commitReq)
+	e.closing = make(chan struct{})
+	e.committerDone = make(chan struct{})
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bktBuckets, bktObjects, bktUploads, bktParts, bktOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -85,20 +92,28 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
+	go e.committer()
 	return e, nil
 }
 
-// Close closes the metadata database. Bodies being streamed stay readable.
-func (e *Engine) Close() error { return e.db.Close() }
+// Close stops accepting changes, lets the group being committed finish and
+// closes the metadata database. Bodies being streamed stay readable.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		close(e.closing)
+		<-e.committerDone
+		err = e.db.Close()
+	})
+	return err
+}
 
 func (e *Engine) prepareDirs() error {
 	if err := os.MkdirAll(e.tmpDir(), 0o755); err != nil {
 		return err
 	}
-	for i := 0; i < 256; i++ {
-		if err := os.MkdirAll(filepath.Join(e.dir, "data", fmt.Sprintf("%02x", i)), 0o755); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(filepath.Join(e.dir, "data"), 0o755); err != nil {
+		return err
 	}
 	for _, d := range []string{filepath.Join(e.dir, "data"), e.dir} {
 		if err := syncDir(d); err != nil {
@@ -114,6 +129,25 @@ func (e *Engine) tmpDir() string { return filepath.Join(e.dir, "tmp") }
 // key ever becomes part of a path.
 func (e *Engine) bodyPath(id string) string {
 	return filepath.Join(e.dir, "data", id[:2], id)
+}
+
+// ensureDataDir creates data/xx for a body id and makes the new directory
+// entry durable before any body is renamed into it.
+func (e *Engine) ensureDataDir(id string) error {
+	if _, ok := e.dataDirs.Load(id[:2]); ok {
+		return nil
+	}
+	dir := filepath.Join(e.dir, "data", id[:2])
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return err
+		}
+	}
+	e.dataDirs.Store(id[:2], true)
+	return nil
 }
 
 // reclaim empties tmp and removes every body no object or part names.
@@ -216,35 +250,6 @@ func (w *writeTx) record(op Op, bucket, key string) (int64, error) {
 	}
 	w.events = append(w.events, ev)
 	return int64(seq), nil
-}
-
-// update runs fn in one write transaction. After the commit is durable it
-// deletes the bodies fn dropped and tells the sink of fn's events, in order,
-// before returning them.
-func (e *Engine) update(ctx context.Context, fn func(w *writeTx) error) ([]Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	e.commitMu.Lock()
-	defer e.commitMu.Unlock()
-	var w *writeTx
-	err := e.db.Update(func(tx *bolt.Tx) error {
-		w = &writeTx{Tx: tx, e: e}
-		return fn(w)
-	})
-	if err != nil {
-		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
-			err = ErrClosed
-		}
-		return nil, err
-	}
-	e.removeBodies(w.garbage)
-	if e.opts.Sink != nil {
-		for _, ev := range w.events {
-			e.opts.Sink.Committed(ev)
-		}
-	}
-	return w.events, nil
 }
 
 func (e *Engine) view(fn func(tx *bolt.Tx) error) error {

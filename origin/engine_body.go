@@ -92,6 +92,10 @@ func (e *Engine) writeBody(ctx context.Context, r io.Reader, declared, limit int
 	}
 	id := newID()
 	dst := e.bodyPath(id)
+	if err := e.ensureDataDir(id); err != nil {
+		os.Remove(tmp)
+		return body{}, err
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
 		return body{}, err
@@ -108,6 +112,9 @@ func (e *Engine) writeBody(ctx context.Context, r io.Reader, declared, limit int
 func (e *Engine) linkBody(srcID string) (string, error) {
 	id := newID()
 	dst := e.bodyPath(id)
+	if err := e.ensureDataDir(id); err != nil {
+		return "", err
+	}
 	if err := os.Link(e.bodyPath(srcID), dst); err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,9 +19,9 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts ListOption
 	if err != nil {
 		return res, opError("ListObjects", bucket, "", err)
 	}
-	limit := opts.MaxKeys
-	if limit <= 0 || limit > MaxListKeys {
-		limit = MaxListKeys
+	limit, err := pageSize(opts.MaxKeys)
+	if err != nil {
+		return res, opError("ListObjects", bucket, "", err)
 	}
 	err = e.view(func(tx *bolt.Tx) error {
 		objs, err := objectsOf(tx, bucket)
@@ -31,6 +32,18 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts ListOption
 		return err
 	})
 	return res, opError("ListObjects", bucket, "", err)
+}
+
+// pageSize applies S3's rule for max-keys, max-parts and max-uploads: 0
+// means the default of 1000, more than 1000 is 1000, negative is an error.
+func pageSize(n int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("%w: the page size must not be negative", ErrInvalidArgument)
+	case n == 0 || n > MaxListKeys:
+		return MaxListKeys, nil
+	}
+	return n, nil
 }
 
 // listStart is the key the page starts after: the continuation token when

@@ -45,7 +45,8 @@ func partKey(uploadID string, n int) []byte {
 // CreateMultipartUpload starts an upload to bucket/key; opts' metadata is
 // what the object gets when the upload completes.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (MultipartUpload, error) {
-	up := MultipartUpload{Bucket: bucket, Key: key, UploadID: newID(), Initiated: e.opts.Now().UTC()}
+	now := e.opts.Now().UTC()
+	up := MultipartUpload{Bucket: bucket, Key: key, UploadID: newUploadID(now), Initiated: now}
 	if err := checkKey(key); err != nil {
 		return up, opError("CreateMultipartUpload", bucket, key, err)
 	}
@@ -166,11 +167,11 @@ func forEachPart(tx *bolt.Tx, uploadID string, after int, fn func(n int, p *part
 // ListParts lists an upload's parts by number.
 func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, opts ListPartsOptions) (ListPartsResult, error) {
 	res := ListPartsResult{}
-	limit := opts.MaxParts
-	if limit <= 0 || limit > MaxListKeys {
-		limit = MaxListKeys
+	limit, err := pageSize(opts.MaxParts)
+	if err != nil {
+		return res, opError("ListParts", bucket, key, err)
 	}
-	err := e.view(func(tx *bolt.Tx) error {
+	err = e.view(func(tx *bolt.Tx) error {
 		u, err := getUpload(tx, bucket, key, uploadID)
 		if err != nil {
 			return err
@@ -351,11 +352,31 @@ func (e *Engine) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID
 	return opError("AbortMultipartUpload", bucket, key, err)
 }
 
+// afterUploadMarker applies S3's markers: keys after KeyMarker, and with an
+// UploadIDMarker also uploads of KeyMarker whose id sorts after it. Upload
+// ids sort by creation, so this works when the marker's upload is gone.
+func afterUploadMarker(u MultipartUpload, opts ListUploadsOptions) bool {
+	if u.Key != opts.KeyMarker {
+		return u.Key > opts.KeyMarker
+	}
+	return opts.UploadIDMarker != "" && u.UploadID > opts.UploadIDMarker
+}
+
+// newUploadID is unique and sorts in creation order (ListMultipartUploads
+// orders a key's uploads by initiation).
+func newUploadID(now time.Time) string {
+	return fmt.Sprintf("%016x", now.UnixNano()) + newID()[:16]
+}
+
 // ListMultipartUploads lists uploads in progress by key, then initiation.
 func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error) {
 	var res ListUploadsResult
+	limit, err := pageSize(opts.MaxUploads)
+	if err != nil {
+		return res, opError("ListMultipartUploads", bucket, "", err)
+	}
 	var all []MultipartUpload
-	err := e.view(func(tx *bolt.Tx) error {
+	err = e.view(func(tx *bolt.Tx) error {
 		ups := tx.Bucket(bktUploads).Bucket([]byte(bucket))
 		if ups == nil {
 			return ErrNoSuchBucket
@@ -375,28 +396,11 @@ func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts L
 		return res, opError("ListMultipartUploads", bucket, "", err)
 	}
 	slices.SortFunc(all, func(a, b MultipartUpload) int {
-		return cmp.Or(strings.Compare(a.Key, b.Key), a.Initiated.Compare(b.Initiated), strings.Compare(a.UploadID, b.UploadID))
+		return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.UploadID, b.UploadID))
 	})
-	limit := opts.MaxUploads
-	if limit <= 0 || limit > MaxListKeys {
-		limit = MaxListKeys
-	}
-	// With an upload-id marker, uploads of KeyMarker after that id follow;
-	// without one, listing starts after KeyMarker.
-	passed := opts.KeyMarker == "" && opts.UploadIDMarker == ""
 	for _, u := range all {
-		if !passed {
-			switch {
-			case u.Key > opts.KeyMarker:
-				passed = true
-			case u.Key == opts.KeyMarker && opts.UploadIDMarker != "":
-				if u.UploadID == opts.UploadIDMarker {
-					passed = true
-				}
-				continue
-			default:
-				continue
-			}
+		if !afterUploadMarker(u, opts) {
+			continue
 		}
 		if len(res.Uploads) == limit {
 			res.IsTruncated = true

@@ -278,6 +278,9 @@ func TestReopenContinuesAndReclaims(t *testing.T) {
 	orphan := filepath.Join(dir, "data", "ab", "ab"+strings.Repeat("0", 30))
 	stray := filepath.Join(dir, "tmp", "body-123")
 	for _, f := range []string{orphan, stray} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(f, []byte("junk"), 0o644); err != nil {
 			t.Fatal(err)
 		}

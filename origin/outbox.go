@@ -29,8 +29,6 @@ func (e *Engine) EventsAfter(seq uint64, max int) ([]Event, error) {
 
 // Ack drops the events up to and including seq.
 func (e *Engine) Ack(seq uint64) error {
-	e.commitMu.Lock()
-	defer e.commitMu.Unlock()
 	err := e.db.Update(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(bktOutbox)
 		return deleteWhile(ob, func(k []byte) bool { return binary.BigEndian.Uint64(k) <= seq })
