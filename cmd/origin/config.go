@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// config is the origin server's YAML file; flags override its fields.
+type config struct {
+	Listen          string   `yaml:"listen"`
+	Data            string   `yaml:"data"`
+	Region          string   `yaml:"region"`
+	BaseDomain      string   `yaml:"base_domain"`
+	AccessKeyID     string   `yaml:"access_key_id"`
+	SecretAccessKey string   `yaml:"secret_access_key"`
+	PublicBuckets   []string `yaml:"public_buckets"`
+	MaxObjectSize   int64    `yaml:"max_object_size"`
+	LogLevel        string   `yaml:"log_level"`
+}
+
+func defaultConfig() config {
+	return config{Listen: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info"}
+}
+
+// loadConfig reads path over the defaults, rejecting unknown fields so a
+// typo is an error with its line number instead of a silent default.
+func loadConfig(path string, cfg *config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+func (c *config) validate() error {
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		return errors.New("config: set both access_key_id and secret_access_key (or EDGE_ACCESS_KEY_ID and EDGE_SECRET_ACCESS_KEY), or neither to have a pair generated")
+	}
+	if c.MaxObjectSize < 0 {
+		return errors.New("config: max_object_size must be a positive number of bytes")
+	}
+	if c.Data == "" {
+		return errors.New("config: data must name a directory")
+	}
+	return nil
+}

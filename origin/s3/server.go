@@ -1,0 +1,242 @@
+// Package s3 serves an origin.Store over the S3 REST API with fasthttp:
+// path-style and virtual-hosted-style requests, AWS Signature V4
+// (headers, presigned URLs, aws-chunked payloads), flexible checksums, and
+// S3's XML documents and error codes.
+package s3
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/edgecdn/edge/origin"
+	"github.com/edgecdn/edge/origin/s3/sigv4"
+)
+
+// Config configures a Handler. The zero value serves path-style requests
+// to nobody: set Credentials or PublicBuckets.
+type Config struct {
+	// Region is what GetBucketLocation answers and SigV4 scopes must name
+	// (besides "us-east-1" and "auto", which clients use by default).
+	Region string
+	// BaseDomain enables virtual-hosted-style requests: Host
+	// <bucket>.<BaseDomain> addresses the bucket.
+	BaseDomain string
+	// Credentials maps access key ids to secret keys.
+	Credentials map[string]string
+	// PublicBuckets may be read (GET, HEAD, LIST) without a signature.
+	PublicBuckets []string
+	// MaxXMLBody caps request documents (DeleteObjects, Complete…); default 2 MiB.
+	MaxXMLBody int64
+	// Logger receives one line per request; nil logs nothing.
+	Logger *zap.Logger
+	// Now is the clock for signature checks (default time.Now).
+	Now func() time.Time
+}
+
+// Handler serves the S3 API for one store.
+type Handler struct {
+	store    origin.Store
+	cfg      Config
+	verifier *sigv4.Verifier
+	public   map[string]bool
+	log      *zap.Logger
+	requests atomic.Uint64
+}
+
+type credentials map[string]string
+
+func (c credentials) SecretKey(id string) (string, bool) {
+	s, ok := c[id]
+	return s, ok
+}
+
+// New returns a Handler serving store.
+func New(store origin.Store, cfg Config) (*Handler, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.MaxXMLBody <= 0 {
+		cfg.MaxXMLBody = 2 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	for id, secret := range cfg.Credentials {
+		if id == "" || secret == "" {
+			return nil, fmt.Errorf("s3: credentials need a non-empty access key id and secret")
+		}
+	}
+	h := &Handler{
+		store:  store,
+		cfg:    cfg,
+		public: make(map[string]bool),
+		log:    cfg.Logger,
+		verifier: &sigv4.Verifier{
+			Creds:         credentials(cfg.Credentials),
+			AcceptRegions: []string{cfg.Region, "us-east-1", "auto"},
+			Service:       "s3",
+			Now:           cfg.Now,
+		},
+	}
+	for _, b := range cfg.PublicBuckets {
+		h.public[b] = true
+	}
+	return h, nil
+}
+
+// ServerConfig bounds what one connection may cost the server.
+type ServerConfig struct {
+	ReadTimeout  time.Duration // default 5 min: a whole upload part must arrive in it
+	WriteTimeout time.Duration // default 5 min
+	IdleTimeout  time.Duration // default 60 s
+	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.
+	MaxHeaderBytes int
+}
+
+// NewServer wraps h in a fasthttp server with streamed request bodies,
+// timeouts against slow clients, and S3 errors for transport failures.
+func NewServer(h *Handler, sc ServerConfig) *fasthttp.Server {
+	if sc.ReadTimeout <= 0 {
+		sc.ReadTimeout = 5 * time.Minute
+	}
+	if sc.WriteTimeout <= 0 {
+		sc.WriteTimeout = 5 * time.Minute
+	}
+	if sc.IdleTimeout <= 0 {
+		sc.IdleTimeout = 60 * time.Second
+	}
+	if sc.MaxHeaderBytes <= 0 {
+		sc.MaxHeaderBytes = 16 << 10
+	}
+	return &fasthttp.Server{
+		Handler:                      h.ServeFastHTTP,
+		ErrorHandler:                 h.transportError,
+		Name:                         "edge-origin",
+		ReadBufferSize:               sc.MaxHeaderBytes,
+		ReadTimeout:                  sc.ReadTimeout,
+		WriteTimeout:                 sc.WriteTimeout,
+		IdleTimeout:                  sc.IdleTimeout,
+		MaxRequestBodySize:           4 << 20, // bodies beyond this are streamed, not buffered
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+	}
+}
+
+// transportError answers requests fasthttp could not parse.
+func (h *Handler) transportError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	api := errInvalidRequest.withMessage("The request could not be parsed: " + err.Error())
+	switch {
+	case errors.As(err, &small):
+		api = errRequestHeaderTooLarge
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		api = errMaxMessageLength
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		api = errRequestTimeout
+	}
+	h.writeError(ctx, "", api, "")
+	ctx.SetConnectionClose()
+}
+
+// ServeFastHTTP serves one S3 request.
+func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	r := &request{ctx: ctx, id: strconv.FormatUint(h.requests.Add(1), 16)}
+	ctx.Response.Header.Set("x-amz-request-id", r.id)
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic serving request", zap.String("request_id", r.id), zap.Any("panic", p), zap.Stack("stack"))
+			ctx.Response.Reset()
+			h.writeError(ctx, r.id, errInternal, string(ctx.URI().PathOriginal()))
+			ctx.SetConnectionClose()
+		}
+		h.logRequest(r, start)
+	}()
+	if err := h.serve(r); err != nil {
+		h.fail(r, err)
+	}
+}
+
+func (h *Handler) logRequest(r *request, start time.Time) {
+	ce := h.log.Check(zap.InfoLevel, "s3 request")
+	if ce == nil {
+		return
+	}
+	ce.Write(
+		zap.String("request_id", r.id),
+		zap.String("op", r.op),
+		zap.String("bucket", r.bucket),
+		zap.String("key", r.key),
+		zap.Int("status", r.ctx.Response.StatusCode()),
+		zap.Int64("bytes_in", r.bytesIn),
+		zap.Int("bytes_out", r.ctx.Response.Header.ContentLength()),
+		zap.Duration("dur", time.Since(start)),
+	)
+}
+
+// fail answers r with the S3 error for err.
+func (h *Handler) fail(r *request, err error) {
+	api := errorFor(err)
+	if api.Status >= 500 {
+		h.log.Error("s3 request failed", zap.String("request_id", r.id), zap.String("op", r.op), zap.Error(err))
+	} else if detail := errorDetail(err); detail != "" && api.Status == 400 {
+		api.Message = strings.TrimSuffix(api.Message, ".") + ": " + detail + "."
+	}
+	if api == errNotModified {
+		r.ctx.SetStatusCode(api.Status)
+		return
+	}
+	resource := string(r.ctx.URI().PathOriginal())
+	h.writeError(r.ctx, r.id, api, resource)
+	if r.bodyUnread() {
+		// The request body was not read: the connection cannot carry
+		// another request reliably.
+		r.ctx.SetConnectionClose()
+	}
+}
+
+// errorDetail says precisely what was wrong with a request, when the error
+// knows more than its S3 code does.
+func errorDetail(err error) string {
+	var api apiError
+	var sig *sigv4.Error
+	var oe *origin.Error
+	switch {
+	case errors.As(err, &api):
+		return "" // its message is already specific
+	case errors.As(err, &sig):
+		return sig.Detail
+	case errors.As(err, &oe):
+		if errors.Unwrap(oe.Err) != nil { // a sentinel wrapped with particulars
+			return oe.Err.Error()
+		}
+	}
+	return ""
+}
+
+func (h *Handler) writeError(ctx *fasthttp.RequestCtx, id string, api apiError, resource string) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(api.Status)
+	if api.Status == fasthttp.StatusMethodNotAllowed {
+		ctx.Response.Header.Set("Allow", "GET, HEAD, PUT, POST, DELETE")
+	}
+	if ctx.IsHead() {
+		return // a HEAD response has no body to carry the document
+	}
+	writeXML(ctx, api.Status, errorResponse{Code: api.Code, Message: api.Message, Resource: resource, RequestID: id})
+}
