@@ -37,6 +37,18 @@ type serverOption func(*s3.Config)
 // startServer serves a fresh engine over real fasthttp on 127.0.0.1:0.
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
+	return startServerConfig(t, s3.ServerConfig{}, opts...)
+}
+
+// startServerWith is startServer with the server's limits set; it
+// returns the base URL.
+func startServerWith(t *testing.T, sc s3.ServerConfig) string {
+	t.Helper()
+	return startServerConfig(t, sc).url
+}
+
+func startServerConfig(t *testing.T, sc s3.ServerConfig, opts ...serverOption) *testServer {
+	t.Helper()
 	store, err := origin.Open(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +65,7 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := s3.NewServer(h, s3.ServerConfig{})
+	srv := s3.NewServer(h, sc)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
