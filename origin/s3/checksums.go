@@ -7,10 +7,13 @@ import (
 	"github.com/edgecdn/edge/origin/s3/checksum"
 )
 
-// checksummedBody returns the request body and, when the client asked for
+// checksummedBody returns the request body and the Verify hook the store
+// calls once it has read the declared size. The hook reads the body to its
+// end — only there does the signed payload's SHA-256 get checked and an
+// aws-chunked body's trailer arrive — then, when the client asked for
 // flexible checksums (x-amz-checksum-<alg> header, x-amz-trailer, or
-// x-amz-sdk-checksum-algorithm), a Verify hook that compares what arrived
-// with what the client sent and returns the checksums to store.
+// x-amz-sdk-checksum-algorithm), compares what arrived with what the
+// client sent and returns the checksums to store.
 func (r *request) checksummedBody() (io.Reader, func() (map[string]string, error), error) {
 	body := r.body()
 	want := map[checksum.Algorithm]string{}
@@ -50,10 +53,13 @@ func (r *request) checksummedBody() (io.Reader, func() (map[string]string, error
 		algs = append(algs, a)
 	}
 	if len(algs) == 0 {
-		return body, nil, nil
+		return body, func() (map[string]string, error) { return nil, drain(body) }, nil
 	}
 	cr := checksum.NewReader(body, algs...)
 	verify := func() (map[string]string, error) {
+		if err := drain(cr); err != nil {
+			return nil, err
+		}
 		if trailer != "" {
 			if r.auth == nil {
 				return nil, errUnknownChecksumAlg
@@ -75,4 +81,26 @@ func (r *request) checksummedBody() (io.Reader, func() (map[string]string, error
 		return stored, nil
 	}
 	return cr, verify, nil
+}
+
+// errBodyTooLong: the payload went on past the size the request declared.
+var errBodyTooLong = apiError{"InvalidRequest", 400, "The request body is longer than its declared length."}
+
+// drain reads what is left of a body whose declared bytes were consumed:
+// nothing but the end (and, in aws-chunked bodies, the final chunk and the
+// trailer), so that the checks made at the end run.
+func drain(body io.Reader) error {
+	var one [1]byte
+	for {
+		n, err := body.Read(one[:])
+		if n > 0 {
+			return errBodyTooLong
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
