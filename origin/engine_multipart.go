@@ -257,11 +257,13 @@ func (e *Engine) tryComplete(ctx context.Context, bucket, key, uploadID string, 
 		return ObjectInfo{}, err
 	}
 	var total int64
+	sizes := make([]int64, len(files))
 	readers := make([]io.Reader, len(files))
 	sums := md5.New()
 	for i, f := range files {
 		readers[i] = f
 		total += used[i].Size
+		sizes[i] = used[i].Size
 		raw, _ := hex.DecodeString(used[i].ETag)
 		sums.Write(raw)
 	}
@@ -272,11 +274,12 @@ func (e *Engine) tryComplete(ctx context.Context, bucket, key, uploadID string, 
 	rec := objectRecord{
 		ObjectInfo: ObjectInfo{
 			Bucket: bucket, Key: key, Size: b.size,
-			ETag:     fmt.Sprintf("%x-%d", sums.Sum(nil), len(list)),
-			Headers:  up.Headers,
-			UserMeta: up.UserMeta,
-			Tags:     up.Tags,
-			Parts:    len(list),
+			ETag:      fmt.Sprintf("%x-%d", sums.Sum(nil), len(list)),
+			Headers:   up.Headers,
+			UserMeta:  up.UserMeta,
+			Tags:      up.Tags,
+			Parts:     len(list),
+			PartSizes: sizes,
 		},
 		Body: b.id,
 	}

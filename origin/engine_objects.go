@@ -139,17 +139,14 @@ func (e *Engine) getObject(ctx context.Context, bucket, key string, opts GetOpti
 		if err != nil {
 			return nil, err
 		}
-		obj := &Object{Info: rec.ObjectInfo, Start: 0, Length: rec.Size}
-		if opts.Range != nil {
-			obj.Start, obj.Length, err = opts.Range.Resolve(rec.Size)
-			if err != nil {
-				f.Close()
-				return nil, err
-			}
-			if _, err := f.Seek(obj.Start, io.SeekStart); err != nil {
-				f.Close()
-				return nil, err
-			}
+		obj := &Object{Info: rec.ObjectInfo}
+		if obj.Start, obj.Length, err = opts.Span(&rec.ObjectInfo); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if _, err := f.Seek(obj.Start, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
 		}
 		obj.Body = &bodyReader{Reader: io.LimitReader(f, obj.Length), f: f}
 		return obj, nil
@@ -205,10 +202,8 @@ func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOpt
 		if err != nil {
 			return err
 		}
-		if opts.Range != nil {
-			if _, _, err := opts.Range.Resolve(rec.Size); err != nil {
-				return err
-			}
+		if _, _, err := opts.Span(&rec.ObjectInfo); err != nil {
+			return err
 		}
 		info = rec.ObjectInfo
 		return nil

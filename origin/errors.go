@@ -27,6 +27,8 @@ var (
 	ErrNotModified = errors.New("not modified")
 	// ErrInvalidRange: the requested byte range does not overlap the object.
 	ErrInvalidRange = errors.New("the requested range is not satisfiable")
+	// ErrInvalidPartNumber: a read asked for a part the object does not have.
+	ErrInvalidPartNumber = errors.New("the requested part number is not satisfiable")
 	// ErrEntityTooLarge: the body is larger than the configured maximum object size.
 	ErrEntityTooLarge = errors.New("your proposed upload exceeds the maximum allowed object size")
 	// ErrEntityTooSmall: a multipart part other than the last is below the minimum part size.

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"fmt"
 	"io"
 	"time"
 )
@@ -55,6 +56,9 @@ type ObjectInfo struct {
 	Checksums map[string]string `json:"k,omitempty"`
 	// Parts is the number of parts of a multipart object, 0 otherwise.
 	Parts int `json:"p,omitempty"`
+	// PartSizes are the sizes of a multipart object's parts, in order, so a
+	// read can ask for one part (GetOptions.PartNumber).
+	PartSizes []int64 `json:"ps,omitempty"`
 }
 
 // Conditions are the preconditions of a read or a write. Empty fields do not
@@ -118,8 +122,40 @@ func (r RangeSpec) Resolve(size int64) (start, length int64, err error) {
 
 // GetOptions select what a read returns.
 type GetOptions struct {
-	Range      *RangeSpec
+	Range *RangeSpec
+	// PartNumber, when > 0, selects one part of a multipart object (part 1
+	// of any other object is all of it); ErrInvalidPartNumber if none.
+	PartNumber int
 	Conditions Conditions
+}
+
+// Span returns the byte range opts selects in the object info describes.
+func (opts *GetOptions) Span(info *ObjectInfo) (start, length int64, err error) {
+	switch {
+	case opts.PartNumber > 0 && opts.Range != nil:
+		return 0, 0, fmt.Errorf("%w: a read selects a range or a part, not both", ErrInvalidArgument)
+	case opts.PartNumber > 0:
+		return info.partSpan(opts.PartNumber)
+	case opts.Range != nil:
+		return opts.Range.Resolve(info.Size)
+	}
+	return 0, info.Size, nil
+}
+
+func (info *ObjectInfo) partSpan(n int) (start, length int64, err error) {
+	if len(info.PartSizes) == 0 {
+		if n == 1 {
+			return 0, info.Size, nil
+		}
+		return 0, 0, ErrInvalidPartNumber
+	}
+	if n > len(info.PartSizes) {
+		return 0, 0, ErrInvalidPartNumber
+	}
+	for _, size := range info.PartSizes[:n-1] {
+		start += size
+	}
+	return start, info.PartSizes[n-1], nil
 }
 
 // Object is an open object: its metadata and a body positioned at the

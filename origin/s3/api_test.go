@@ -406,6 +406,23 @@ func TestMultipartUpload20MiB(t *testing.T) {
 	_, err = ts.client.ListParts(ctx, &awss3.ListPartsInput{Bucket: aws.String("bkt"), Key: aws.String("big"), UploadId: create.UploadId})
 	expectCode(t, "ListParts after complete", err, "NoSuchUpload", 404)
 
+	// partNumber reads one part back.
+	part2, err := ts.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big"), PartNumber: aws.Int32(2)})
+	if err != nil {
+		t.Fatalf("GetObject partNumber=2: %v", err)
+	}
+	data, _ := io.ReadAll(part2.Body)
+	part2.Body.Close()
+	if !bytes.Equal(data, whole.Bytes()[5<<20:10<<20]) || aws.ToInt32(part2.PartsCount) != 4 || aws.ToString(part2.ContentRange) != fmt.Sprintf("bytes %d-%d/%d", 5<<20, 10<<20-1, 20<<20) {
+		t.Fatalf("part 2: %d bytes, parts count %d, range %s", len(data), aws.ToInt32(part2.PartsCount), aws.ToString(part2.ContentRange))
+	}
+	headPart, err := ts.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big"), PartNumber: aws.Int32(4)})
+	if err != nil || aws.ToInt64(headPart.ContentLength) != 5<<20 {
+		t.Fatalf("HeadObject partNumber=4: length %d, %v", aws.ToInt64(headPart.ContentLength), err)
+	}
+	_, err = ts.client.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big"), PartNumber: aws.Int32(5)})
+	expectCode(t, "GetObject partNumber=5 of 4", err, "InvalidPartNumber", 416)
+
 	abort, _ := ts.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("gone")})
 	if _, err := ts.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("gone"), UploadId: abort.UploadId}); err != nil {
 		t.Fatalf("Abort: %v", err)

@@ -226,18 +226,14 @@ func (r *request) readOptions() (origin.GetOptions, error) {
 		if err != nil || n < 1 || n > origin.MaxPartNumber {
 			return opts, errInvalidPartNumber
 		}
-		if n != 1 {
-			// Part boundaries are not kept: the whole object is part 1.
-			return opts, errInvalidPartNumberNotFound
-		}
+		opts.PartNumber = n
+		return opts, nil // a part is a range: Range does not apply
 	}
 	if spec, ok := parseRange(r.header("Range")); ok {
 		opts.Range = &spec
 	}
 	return opts, nil
 }
-
-var errInvalidPartNumberNotFound = apiError{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."}
 
 func (h *Handler) getObject(r *request) error {
 	opts, err := r.readOptions()
@@ -249,7 +245,7 @@ func (h *Handler) getObject(r *request) error {
 		return h.readError(r, err)
 	}
 	r.setObjectHeaders(&obj.Info)
-	if opts.Range != nil {
+	if opts.Range != nil || opts.PartNumber > 0 {
 		r.ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		r.ctx.Response.Header.Set("Content-Range", contentRange(obj.Start, obj.Length, obj.Info.Size))
 	}
@@ -267,12 +263,13 @@ func (h *Handler) headObject(r *request) error {
 		return h.readError(r, err)
 	}
 	r.setObjectHeaders(&info)
-	length := info.Size
-	if opts.Range != nil {
-		start, n, _ := opts.Range.Resolve(info.Size)
+	start, length, err := opts.Span(&info)
+	if err != nil {
+		return err
+	}
+	if opts.Range != nil || opts.PartNumber > 0 {
 		r.ctx.SetStatusCode(fasthttp.StatusPartialContent)
-		r.ctx.Response.Header.Set("Content-Range", contentRange(start, n, info.Size))
-		length = n
+		r.ctx.Response.Header.Set("Content-Range", contentRange(start, length, info.Size))
 	}
 	r.ctx.Response.Header.SetContentLength(int(length))
 	r.ctx.Response.SkipBody = true
