@@ -149,3 +149,16 @@ func TestSlowClientIsCutOff(t *testing.T) {
 		t.Fatal("the server kept a stalled connection open for 10 s")
 	}
 }
+
+// A bare '+' in the query is a plus sign, as SigV4 canonicalises it: the
+// request executed is the one that was signed.
+func TestPlusInQueryIsAPlus(t *testing.T) {
+	ts := startServer(t)
+	ts.mkbucket("public")
+	ts.put("public", "a+b/1", "x")
+	ts.put("public", "a b/2", "x")
+	resp, body := rawDo(t, "GET", ts.url+"/public?list-type=2&prefix=a+b/", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "<Key>a+b/1</Key>") || strings.Contains(body, "a b/2") {
+		t.Fatalf("prefix a+b/: %d %s", resp.StatusCode, body)
+	}
+}

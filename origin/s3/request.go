@@ -23,6 +23,7 @@ type request struct {
 	auth        *sigv4.Auth // nil for an anonymous request
 	bytesIn     int64
 	bodyRead    bool
+	parsedQuery map[string]string
 }
 
 func (r *request) bodyUnread() bool {
@@ -222,10 +223,38 @@ func (r *request) header(name string) string {
 	return string(r.ctx.Request.Header.Peek(name))
 }
 
+// query returns the first value of a query parameter. The raw query is
+// decoded here, like the path, with '+' kept as '+': that is how SigV4
+// canonicalised it, so what was signed is what is executed (fasthttp's
+// QueryArgs would turn '+' into a space).
 func (r *request) query(name string) string {
-	return string(r.ctx.QueryArgs().Peek(name))
+	v, _ := r.params()[name]
+	return v
 }
 
 func (r *request) hasQuery(name string) bool {
-	return r.ctx.QueryArgs().Has(name)
+	_, ok := r.params()[name]
+	return ok
+}
+
+func (r *request) params() map[string]string {
+	if r.parsedQuery != nil {
+		return r.parsedQuery
+	}
+	r.parsedQuery = make(map[string]string)
+	for pair := range strings.SplitSeq(string(r.ctx.URI().QueryString()), "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		dk, err1 := unescapePath(k)
+		dv, err2 := unescapePath(v)
+		if err1 != nil || err2 != nil {
+			continue // undecodable: as if absent
+		}
+		if _, dup := r.parsedQuery[dk]; !dup {
+			r.parsedQuery[dk] = dv
+		}
+	}
+	return r.parsedQuery
 }

@@ -258,9 +258,9 @@ func (c *chunkedReader) finish() error {
 	return nil
 }
 
-// readTrailers reads trailer lines until the blank line that ends them.
-// Blank lines before x-amz-trailer-signature are
-// skipped in signed-trailer mode: clients differ on where they put them.
+// readTrailers reads trailer lines until the blank line that ends them. In
+// signed-trailer mode, blank lines before x-amz-trailer-signature are
+// skipped: minio-go puts one between the trailers and their signature.
 func (c *chunkedReader) readTrailers() error {
 	mode := c.auth.Payload
 	trailers := make(map[string]string)
@@ -274,7 +274,7 @@ func (c *chunkedReader) readTrailers() error {
 		if size += len(line) + 2; size > maxTrailerSection {
 			return c.malformed("trailers longer than %d bytes", maxTrailerSection)
 		}
-		if strings.TrimSpace(line) == "" {
+		if strings.Trim(line, " \t") == "" {
 			if mode == PayloadStreamingSignedTrailer && !sawSignature {
 				continue
 			}
@@ -290,7 +290,11 @@ func (c *chunkedReader) readTrailers() error {
 		if !ok {
 			return c.malformed("trailer %q is not name:value", line)
 		}
-		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+		name, value = strings.Trim(name, " \t"), strings.Trim(value, " \t")
+		if !isToken(name) {
+			return c.malformed("trailer name %q is not an HTTP token", name)
+		}
+		name = asciiLower(name)
 		if name == trailerSignatureName {
 			if mode != PayloadStreamingSignedTrailer {
 				return c.malformed("%s in an unsigned payload", trailerSignatureName)
@@ -301,9 +305,6 @@ func (c *chunkedReader) readTrailers() error {
 			}
 			c.prev, sawSignature = want, true
 			continue
-		}
-		if name == "" {
-			return c.malformed("trailer with an empty name")
 		}
 		if _, dup := trailers[name]; dup {
 			return c.malformed("trailer %q sent twice", name)
@@ -327,4 +328,31 @@ func (c *chunkedReader) readTrailers() error {
 		c.auth.trailers = trailers
 	}
 	return nil
+}
+
+// isToken reports whether s is a non-empty HTTP token (RFC 9110 tchar), the
+// syntax of a header or trailer name.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiLower lower-cases ASCII letters only; strings.ToLower would also
+// rewrite invalid UTF-8, changing the length and the bytes of a name.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -83,37 +83,24 @@ func FuzzChunkedReader(f *testing.F) {
 			lines = append(lines, name+":"+value)
 		}
 		slices.Sort(lines)
+		var chunks [][]byte
+		if len(out) > 0 {
+			chunks = [][]byte{out}
+		}
 		var again []byte
 		switch m {
 		case PayloadStreamingUnsignedTrailer:
-			again = unsignedBody([][]byte{out}, lines)
+			again = unsignedBody(chunks, lines)
 		case PayloadStreamingSigned:
-			again = newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed).signedBody([][]byte{out}, nil)
+			again = newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed).signedBody(chunks, nil)
 		default:
-			again = newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed).signedBody([][]byte{out}, append([]string{}, lines...))
-		}
-		if len(out) == 0 {
-			again = again[bytes.Index(again, []byte("\r\n"))+2:] // the empty chunk is the final one
-			again = append([]byte(nil), again...)
-			switch m {
-			case PayloadStreamingUnsignedTrailer:
-				again = append([]byte("0\r\n"), again...)
-			default:
-				again = newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed).signedBody(nil, trailerLinesOrNil(m, lines))
-			}
+			again = newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed).signedBody(chunks, append([]string{}, lines...))
 		}
 		out2, trailers2, err := decodeChunked(m, again)
 		if err != nil || !bytes.Equal(out, out2) || fmt.Sprint(trailers) != fmt.Sprint(trailers2) {
 			t.Fatalf("accepted %q -> %q %v, re-encoded %q -> %q %v, %v", body, out, trailers, again, out2, trailers2, err)
 		}
 	})
-}
-
-func trailerLinesOrNil(m PayloadMode, lines []string) []string {
-	if m == PayloadStreamingSignedTrailer {
-		return append([]string{}, lines...)
-	}
-	return nil
 }
 
 func decodeChunked(m PayloadMode, body []byte) ([]byte, map[string]string, error) {
@@ -187,16 +174,21 @@ func writeFuzzSeeds(t *testing.T) {
 	write("FuzzAuthorizationHeader", "duplicate", str(sdk+", Signature="+strings.Repeat("0", 64)))
 	write("FuzzAuthorizationHeader", "akid-with-slash", str(strings.Replace(sdk, "Credential="+testKeyID, "Credential=a/b/"+testKeyID, 1)))
 
-	// Real SDK bodies: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer.
-	for name, size := range map[string]int{"sdk-unsigned-small": 5, "sdk-unsigned-two-chunks": 65537, "sdk-unsigned-empty": 0} {
+	// Real SDK bodies: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32
+	// trailer. Seeds stay small: the fuzzer minimises every new input it
+	// finds, and shrinking a 64 KiB chunk stalls a 30-second run; the
+	// multi-chunk SDK and AWS-example bodies are unit tests instead.
+	for name, size := range map[string]int{"sdk-unsigned-small": 5, "sdk-unsigned-1k": 1000} {
 		rec := &recorder{}
 		_, _ = sdkClient("https://"+testHost, rec).PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: bytes.NewReader(bytes.Repeat([]byte{'s'}, size))})
 		_, body := rec.last(t)
 		write("FuzzChunkedReader", name, mode(0), byts(body))
 	}
-	write("FuzzChunkedReader", "aws-example", mode(1), byts(exampleBody()))
+	write("FuzzChunkedReader", "aws-example-cut", mode(1), byts(exampleBody()[:200]))
 	sign := func() *chunkSigner { return newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed) }
 	write("FuzzChunkedReader", "signed-small", mode(1), byts(sign().signedBody([][]byte{[]byte("ab"), []byte("c")}, nil)))
+	write("FuzzChunkedReader", "signed-empty", mode(1), byts(sign().signedBody(nil, nil)))
+	write("FuzzChunkedReader", "unsigned-empty-trailer", mode(0), byts(unsignedBody(nil, []string{"x-amz-checksum-crc32:AAAAAA=="})))
 	write("FuzzChunkedReader", "signed-trailer", mode(2), byts(sign().signedBody([][]byte{[]byte("hello world")}, []string{"x-amz-checksum-crc32:DUoRhQ==", "x-amz-checksum-sha256:uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="})))
 	write("FuzzChunkedReader", "signed-trailer-empty", mode(2), byts(sign().signedBody(nil, []string{"x-amz-checksum-crc32c:AAAAAA=="})))
 

@@ -118,8 +118,8 @@ func (v *Verifier) verifyHeader(r *Request, authz string, params []queryParam) (
 	if detail := v.checkScope(a.cred, t); detail != "" {
 		return nil, fail(ErrAuthorizationHeaderMalformed, detail)
 	}
-	if skew := v.now().Sub(t); skew > v.maxSkew() || -skew > v.maxSkew() {
-		return nil, fail(ErrRequestTimeTooSkewed, fmt.Sprintf("request time %s, server time %s", t.Format(iso8601Basic), v.now().UTC().Format(iso8601Basic)))
+	if now := v.now(); now.Sub(t) > v.maxSkew() || t.Sub(now) > v.maxSkew() {
+		return nil, fail(ErrRequestTimeTooSkewed, fmt.Sprintf("request time %s, server time %s", t.Format(iso8601Basic), now.UTC().Format(iso8601Basic)))
 	}
 	// These two decide the request time and the meaning of the body, so
 	// they must be covered by the signature when sent.
@@ -221,7 +221,7 @@ func (v *Verifier) newAuth(r *Request, a signedAuth, t time.Time, payloadHash st
 	}
 	for _, line := range r.Header["x-amz-trailer"] {
 		for name := range strings.SplitSeq(line, ",") {
-			if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+			if name = asciiLower(strings.Trim(name, " \t")); name != "" {
 				auth.declaredTrailers = append(auth.declaredTrailers, name)
 			}
 		}
