@@ -162,3 +162,18 @@ func TestPlusInQueryIsAPlus(t *testing.T) {
 		t.Fatalf("prefix a+b/: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A large upload rejected before its body is read still gets its S3 error,
+// not a connection reset: the server reads the rest of the body first.
+func TestEarlyRejectionOfLargeUploadIsAnswered(t *testing.T) {
+	ts := startServer(t)
+	ts.mkbucket("bkt")
+	wrong := ts.newClient(testKeyID, "not-the-secret")
+	body := bytes.Repeat([]byte("x"), 32<<20)
+	for range 3 {
+		_, err := wrong.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: bytes.NewReader(body)})
+		expectCode(t, "32 MiB PutObject with a wrong secret", err, "SignatureDoesNotMatch", 403)
+		_, err = ts.client.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("nobucket"), Key: aws.String("k"), Body: bytes.NewReader(body)})
+		expectCode(t, "32 MiB PutObject to a missing bucket", err, "NoSuchBucket", 404)
+	}
+}

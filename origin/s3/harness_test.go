@@ -30,6 +30,9 @@ type testServer struct {
 	url    string
 	store  *origin.Engine
 	client *awss3.Client
+	// transport is shared by the clients, so the server's shutdown need
+	// not wait out connections the client keeps idle.
+	transport *http.Transport
 }
 
 type serverOption func(*s3.Config)
@@ -68,12 +71,13 @@ func startServerConfig(t *testing.T, sc s3.ServerConfig, opts ...serverOption) *
 	srv := s3.NewServer(h, sc)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	ts := &testServer{t: t, url: "http://" + ln.Addr().String(), store: store, transport: &http.Transport{}}
 	t.Cleanup(func() {
+		ts.transport.CloseIdleConnections()
 		srv.Shutdown()
 		<-done
 		store.Close()
 	})
-	ts := &testServer{t: t, url: "http://" + ln.Addr().String(), store: store}
 	ts.client = ts.newClient(testKeyID, testSecret)
 	return ts
 }

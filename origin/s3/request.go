@@ -22,12 +22,7 @@ type request struct {
 	hasKey      bool
 	auth        *sigv4.Auth // nil for an anonymous request
 	bytesIn     int64
-	bodyRead    bool
 	parsedQuery map[string]string
-}
-
-func (r *request) bodyUnread() bool {
-	return !r.bodyRead && r.ctx.Request.Header.ContentLength() != 0
 }
 
 var errInvalidURI = apiError{"InvalidURI", 400, "Couldn't parse the specified URI."}
@@ -151,7 +146,6 @@ func (h *Handler) authenticate(r *request) error {
 // body returns the request's payload: the object bytes only (aws-chunked
 // framing removed, signatures and the payload hash verified as they pass).
 func (r *request) body() io.Reader {
-	r.bodyRead = true
 	var body io.Reader = r.ctx.RequestBodyStream()
 	if body == nil { // no body was sent, or it was not streamed
 		body = bytes.NewReader(r.ctx.PostBody())

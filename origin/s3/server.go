@@ -7,6 +7,7 @@ package s3
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -203,9 +204,22 @@ func (h *Handler) fail(r *request, err error) {
 	}
 	resource := string(r.ctx.URI().PathOriginal())
 	h.writeError(r.ctx, r.id, api, resource)
-	if r.bodyUnread() {
-		// The request body was not read: the connection cannot carry
-		// another request reliably.
+	r.drainBody()
+}
+
+// maxDrain is how much of an unread request body a failed request still
+// reads so the client sees its error: closing a socket with unread data
+// makes the kernel send a reset, and the client loses the response.
+const maxDrain = 64 << 20
+
+// drainBody discards what the client is still sending after an early
+// rejection; a body larger than maxDrain ends the connection instead.
+func (r *request) drainBody() {
+	stream := r.ctx.RequestBodyStream()
+	if stream == nil {
+		return
+	}
+	if _, err := io.CopyN(io.Discard, stream, maxDrain); err != io.EOF {
 		r.ctx.SetConnectionClose()
 	}
 }
