@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
+	"github.com/edgecdn/edge/cmd/internal/logging"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
 )
@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.LogLevel, stderr)
+	log, err := logging.New(cfg.LogLevel, stderr)
 	if err != nil {
 		return err
 	}
@@ -107,14 +107,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	log.Info("stopped", zap.Duration("took", time.Since(start)))
 	return nil
-}
-
-func newLogger(level string, w io.Writer) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("config: log_level %q: use debug, info, warn or error", level)
-	}
-	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, zapcore.AddSync(w), lvl), time.Second, 100, 100)
-	return zap.New(core), nil
 }
