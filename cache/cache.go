@@ -1,0 +1,426 @@
+package cache
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// Config configures a Cache. The zero value of every field but MaxBytes
+// means its documented default.
+type Config struct {
+	// MaxBytes is the memory budget, in bytes, summed over Entry.Cost.
+	// Required, > 0.
+	MaxBytes int64
+	// NumCounters is the number of ristretto's admission counters (about
+	// 3 bytes each). Ten per entry the cache holds when full is ristretto's
+	// advice. Default MaxBytes / 4 KiB * 10, at least 10 000.
+	NumCounters int64
+	// BufferItems is the size of ristretto's Get buffers. Default 64.
+	BufferItems int64
+	// Now is the clock entries' ages are judged by and purge rules and
+	// fences age by. Default time.Now. ristretto's retention timers always
+	// run on the wall clock.
+	Now func() time.Time
+	// MaxRetention caps how long an entry is kept past its freshness
+	// lifetime (for stale serving and revalidation), and is how long purge
+	// rules and fences are remembered. Default 24 h.
+	MaxRetention time.Duration
+	// RevalidateFor keeps an entry that has a validator (ETag or
+	// Last-Modified) this much longer than its stale windows, so a request
+	// for it can be answered by a conditional fetch (a 304 moves no body)
+	// instead of a full one. Default 10 minutes; negative: not at all.
+	// MaxRetention caps it.
+	RevalidateFor time.Duration
+}
+
+const (
+	// minRetention keeps even an entry that is useless on arrival (stale,
+	// no windows, no validator) long enough for read-after-Set to hold.
+	minRetention = time.Second
+	// maxRetention keeps retention arithmetic clear of overflow.
+	maxRetention = 100 * 365 * 24 * time.Hour
+)
+
+func (cfg *Config) withDefaults() (Config, error) {
+	c := *cfg
+	switch {
+	case c.MaxBytes <= 0:
+		return c, fmt.Errorf("cache: MaxBytes must be > 0, got %d", c.MaxBytes)
+	case c.NumCounters < 0:
+		return c, fmt.Errorf("cache: NumCounters must be >= 0 (0: default), got %d", c.NumCounters)
+	case c.BufferItems < 0:
+		return c, fmt.Errorf("cache: BufferItems must be >= 0 (0: default), got %d", c.BufferItems)
+	case c.MaxRetention < 0 || c.MaxRetention > maxRetention:
+		return c, fmt.Errorf("cache: MaxRetention must be between 0 (default) and 100 years, got %v", c.MaxRetention)
+	}
+	if c.NumCounters == 0 {
+		c.NumCounters = max(c.MaxBytes/4096*10, 10_000)
+	}
+	if c.BufferItems == 0 {
+		c.BufferItems = 64
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxRetention == 0 {
+		c.MaxRetention = 24 * time.Hour
+	}
+	switch {
+	case c.RevalidateFor == 0:
+		c.RevalidateFor = 10 * time.Minute
+	case c.RevalidateFor < 0:
+		c.RevalidateFor = 0
+	}
+	return c, nil
+}
+
+// Cache is an in-memory cache of immutable entries, on ristretto, with
+// purges and fill fences. It is safe for concurrent use, except Close.
+type Cache struct {
+	cfg   Config
+	store *ristretto.Cache[string, *item]
+
+	// pending makes a Set visible to the next Get while ristretto admits it
+	// asynchronously (pending.go).
+	pending pendingTable
+	// objects holds the per-object fences of purges by key (fence.go).
+	objects objectTable
+	// rules holds the epoch and the purge rules (purge.go).
+	rules atomic.Pointer[ruleSet]
+	// seq is the purge sequence: every purge and flush takes the next
+	// number, under purgeMu, and stores it here once applied.
+	seq     atomic.Uint64
+	purgeMu sync.Mutex
+
+	sweepWanted atomic.Bool
+	kick        chan struct{} // wakes the admission goroutine
+	stop        chan struct{}
+	done        chan struct{}
+	closeOnce   sync.Once
+
+	stats counters
+}
+
+type counters struct {
+	hits, misses                                    stripedCounter
+	sets, fenced, dropped, purges, flushes, evicted atomic.Uint64
+	entries, bytes                                  atomic.Int64
+}
+
+// item is what ristretto stores: an entry plus what the cache needs to
+// judge it. Only the atomics change after creation. The fields Get reads
+// come first, to share a cache line.
+type item struct {
+	entry *Entry
+	obj   *objectState
+	seq   uint64 // the purge sequence when its fill began (Fence.seq)
+	epoch uint64
+	gen   int64 // entry.Generation, here to spare Get a pointer chase
+	// checked: no purge rule up to this sequence matches the entry.
+	checked atomic.Uint64
+	// dead caches a permanent verdict: purged, flushed or deleted.
+	dead atomic.Bool
+	// superseded: a later Set for the key may be in the admission map.
+	superseded atomic.Bool
+	// released guards the single release of the object reference.
+	released atomic.Bool
+	// submitted: handed to ristretto (set under the pending shard's mutex,
+	// read by OnExit on ristretto's goroutine).
+	submitted atomic.Bool
+
+	cost int64
+	// expires is the end of retention on the wall clock (ristretto's TTL).
+	expires time.Time
+}
+
+// New builds a Cache and starts its background goroutine; Close stops it.
+func New(cfg Config) (*Cache, error) {
+	conf, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache{
+		cfg:  conf,
+		kick: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	c.pending.init()
+	c.objects.init()
+	c.rules.Store(&ruleSet{})
+	c.store, err = ristretto.NewCache(&ristretto.Config[string, *item]{
+		NumCounters: conf.NumCounters,
+		MaxCost:     conf.MaxBytes,
+		BufferItems: conf.BufferItems,
+		// OnExit runs once for every value that leaves ristretto or never
+		// got in: replaced, deleted, evicted, expired or rejected. It runs
+		// on ristretto's goroutine or inside Set and Del, so it must not
+		// block or take the admission locks (release takes only an object
+		// shard lock, which is never held while calling ristretto).
+		OnExit:   c.release,
+		OnEvict:  func(*ristretto.Item[*item]) { c.stats.evicted.Add(1) },
+		OnReject: func(*ristretto.Item[*item]) { c.stats.dropped.Add(1) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	go c.background()
+	return c, nil
+}
+
+// Get returns the entry stored under key, fresh or stale (judge it with
+// Entry.Fresh and the window helpers), or false. It never returns an entry
+// that a purge or a flush invalidated. It does not allocate and does not
+// retain key, so key may be an unsafe view of a reusable buffer.
+func (c *Cache) Get(key string) (*Entry, bool) {
+	drains := c.pending.drains.Load()
+	if it, ok := c.store.Get(key); ok && !it.superseded.Load() && c.live(it) {
+		c.stats.hits.inc()
+		return it.entry, true
+	}
+	// ristretto has nothing usable: a newer Set may not have reached it yet.
+	if it := c.pending.get(key); it != nil {
+		if c.live(it) {
+			c.stats.hits.inc()
+			return it.entry, true
+		}
+	} else if c.pending.drains.Load() != drains {
+		// A drain round may have moved the key's item from the map into
+		// ristretto between the two lookups: look again.
+		if it, ok := c.store.Get(key); ok && !it.superseded.Load() && c.live(it) {
+			c.stats.hits.inc()
+			return it.entry, true
+		}
+	}
+	c.stats.misses.inc()
+	return nil, false
+}
+
+// live reports whether an item may be served: same epoch, not purged by
+// key, by rule, or deleted.
+func (c *Cache) live(it *item) bool {
+	if it.dead.Load() {
+		return false
+	}
+	rs := c.rules.Load()
+	o := it.obj
+	if it.epoch != rs.epoch || it.gen < o.minGen.Load() ||
+		it.seq < o.purgedSeq.Load() || o.retired.Load() {
+		it.dead.Store(true)
+		return false
+	}
+	if checked := it.checked.Load(); checked < rs.last {
+		return c.checkRules(it, rs, checked)
+	}
+	return true
+}
+
+// checkRules checks an item against the rules it has not been checked
+// against, then records that it has been.
+func (c *Cache) checkRules(it *item, rs *ruleSet, checked uint64) bool {
+	if checked < rs.floor || rs.bans(it.entry, checked) {
+		it.dead.Store(true)
+		return false
+	}
+	raise(&it.checked, rs.last)
+	return true
+}
+
+// Fence is what a fill captured when it began: Set compares it with the
+// purges applied since. The zero Fence fences everything.
+type Fence struct {
+	bucket, object string
+	seq, epoch     uint64
+	valid          bool
+}
+
+// Begin is called by a fill before its origin request. The Fence it
+// returns lets Set refuse the fill's entry if a purge covering
+// (bucket, object) or a flush is applied in between. It does not allocate.
+func (c *Cache) Begin(bucket, object string) Fence {
+	// The rules first: a fence that sees a purge's sequence also sees its
+	// rule, and a flush seen between the two loads refuses the fill (its
+	// floor is above seq), which errs towards a miss.
+	rs := c.rules.Load()
+	return Fence{bucket: bucket, object: object, seq: c.seq.Load(), epoch: rs.epoch, valid: true}
+}
+
+// Set stores e unless the fill was fenced: a purge matching e was applied
+// after f's Begin (for a purge by key with a generation: unless
+// e.Generation is at least the object's fence), or a flush was, or f is
+// not from Begin for e.Bucket and e.Object. It reports whether e was
+// stored; a stored entry is visible to the very next Get. Set also returns
+// false when ristretto is too busy to take the entry (its buffer is full).
+//
+// e must not be changed afterwards. It is kept for its retention: the rest
+// of its freshness lifetime plus its longest stale window (and
+// Config.RevalidateFor if it has a validator), capped past freshness by
+// Config.MaxRetention, and at least a second. ristretto may evict it sooner.
+func (c *Cache) Set(f Fence, e *Entry) bool {
+	if e == nil || !f.valid || e.Bucket != f.bucket || e.Object != f.object {
+		c.stats.fenced.Add(1)
+		return false
+	}
+	rs := c.rules.Load()
+	if rs.epoch != f.epoch || f.seq < rs.floor || rs.bans(e, f.seq) {
+		c.stats.fenced.Add(1)
+		return false
+	}
+	obj, ok := c.objects.acquire(e, f.seq)
+	if !ok {
+		c.stats.fenced.Add(1)
+		return false
+	}
+	ttl := c.retention(e, c.cfg.Now())
+	it := &item{
+		entry: e, obj: obj, seq: f.seq, epoch: f.epoch, gen: e.Generation,
+		cost: e.Cost(), expires: time.Now().Add(ttl),
+	}
+	// Purges from now on have a higher sequence than rs.last and f.seq, so
+	// Get checks the item against them.
+	it.checked.Store(max(f.seq, rs.last))
+	if !c.pending.put(c, it) {
+		c.release(it)
+		c.stats.dropped.Add(1)
+		return false
+	}
+	c.stats.sets.Add(1)
+	return true
+}
+
+// retention is how long ristretto keeps e, from now.
+func (c *Cache) retention(e *Entry, now time.Time) time.Duration {
+	extra := max(e.StaleWhileRevalidate, e.StaleIfError)
+	if e.hasValidator() {
+		extra = max(extra, c.cfg.RevalidateFor)
+	}
+	extra = min(extra, c.cfg.MaxRetention)
+	left := clamp(e.FreshFor, 0, maxRetention) - clamp(e.Age(now), 0, maxRetention)
+	return max(left+extra, minRetention)
+}
+
+func clamp(d, lo, hi time.Duration) time.Duration { return min(max(d, lo), hi) }
+
+// Delete removes the entry stored under key. It is an eviction, not an
+// invalidation: it fences no fill. To invalidate, Purge ByKey, which
+// covers all variants of the object and fences fills in flight.
+func (c *Cache) Delete(key string) {
+	c.pending.delete(c, key)
+}
+
+// release drops an item's object reference, once, whichever way it left.
+func (c *Cache) release(it *item) {
+	if it == nil || !it.released.CompareAndSwap(false, true) {
+		return
+	}
+	if it.submitted.Load() {
+		c.stats.entries.Add(-1)
+		c.stats.bytes.Add(-it.cost)
+	}
+	c.objects.release(objectID{it.entry.Bucket, it.entry.Object}, it.obj)
+}
+
+// Stats is a snapshot of the cache's counters.
+type Stats struct {
+	Hits   uint64 // Gets that returned an entry
+	Misses uint64 // Gets that did not
+	Sets   uint64 // Sets that stored their entry
+	// Fenced counts Sets refused because a purge or flush came after the
+	// fill began (or a misused Fence).
+	Fenced uint64
+	// Dropped counts entries ristretto did not take: its buffer was full
+	// at Set, or its admission policy rejected the entry.
+	Dropped uint64
+	Purges  uint64 // calls to Purge
+	Flushes uint64 // calls to Flush
+	// Evictions counts entries ristretto removed for room or at the end of
+	// their retention.
+	Evictions uint64
+	// Entries and Bytes are what the cache holds, including entries
+	// invalidated but not yet swept (the sweep runs within a second or so
+	// of a purge by rule or a flush).
+	Entries int64
+	Bytes   int64
+	Rules   int // purge rules in force
+	Objects int // objects with state: cached, or fenced by a purge by key
+	Pending int // entries waiting for ristretto to admit them
+}
+
+// Stats returns the current counters. It takes locks; do not call it on
+// the request path.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:      c.stats.hits.load(),
+		Misses:    c.stats.misses.load(),
+		Sets:      c.stats.sets.Load(),
+		Fenced:    c.stats.fenced.Load(),
+		Dropped:   c.stats.dropped.Load(),
+		Purges:    c.stats.purges.Load(),
+		Flushes:   c.stats.flushes.Load(),
+		Evictions: c.stats.evicted.Load(),
+		Entries:   c.stats.entries.Load(),
+		Bytes:     c.stats.bytes.Load(),
+		Rules:     len(c.rules.Load().rules),
+		Objects:   c.objects.len(),
+		Pending:   int(c.pending.n.Load()),
+	}
+}
+
+// Close stops the background goroutine and releases ristretto. Call it
+// once nothing else uses the Cache: ristretto's Close is not safe against
+// concurrent Gets. Calling Close again does nothing.
+func (c *Cache) Close() {
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		<-c.done
+		c.pending.close(c)
+		c.store.Close()
+	})
+}
+
+// background admits entries (pending.go) and, every second, sweeps
+// purged entries and forgets expired fences and rules.
+func (c *Cache) background() {
+	defer close(c.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.kick:
+			c.settle()
+		case <-tick.C:
+			c.maintain(c.cfg.Now())
+		}
+	}
+}
+
+// maintain does the periodic work.
+func (c *Cache) maintain(now time.Time) {
+	c.objects.expire(now)
+	c.expireRules(now)
+	if c.sweepWanted.Swap(false) {
+		c.sweep()
+	}
+}
+
+// sweep deletes the stored entries that purges and flushes invalidated, so
+// their memory is freed without waiting for eviction, and records for the
+// others that they passed the current rules (so their next Get is O(1)).
+func (c *Cache) sweep() {
+	var dead []*item
+	c.store.IterValues(func(it *item) bool {
+		if !c.live(it) {
+			dead = append(dead, it)
+		}
+		return false
+	})
+	for _, it := range dead {
+		c.pending.evict(c, it)
+	}
+}

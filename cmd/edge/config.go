@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/edgecdn/edge/edge"
+)
+
+// config is the edge's YAML file; flags override its fields.
+type config struct {
+	Listen         string      `yaml:"listen"`
+	Admin          string      `yaml:"admin"`
+	S3             string      `yaml:"s3"`
+	Data           string      `yaml:"data"`
+	Origin         string      `yaml:"origin"`
+	CacheBytes     int64       `yaml:"cache_bytes"`
+	MaxObjectSize  int64       `yaml:"max_object_size"`
+	AccessLogEvery uint64      `yaml:"access_log_every"`
+	LogLevel       string      `yaml:"log_level"`
+	PublicBuckets  []string    `yaml:"public_buckets"`
+	Sites          []edge.Site `yaml:"sites"`
+}
+
+// defaultConfig is the all-in-one of DESIGN.md: Host localhost or
+// 127.0.0.1 serves bucket "public", which anyone may read.
+func defaultConfig() config {
+	return config{
+		Listen: ":8080", Admin: ":8081", S3: ":9000", Data: "./data", LogLevel: "info",
+		AccessLogEvery: 100, PublicBuckets: []string{"public"},
+		Sites: []edge.Site{{Hosts: []string{"localhost", "127.0.0.1"}, Bucket: "public"}},
+	}
+}
+
+func loadConfig(path string, cfg *config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg.Sites = nil // the file's sites replace the default one
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(cfg.Sites) == 0 {
+		return fmt.Errorf("config %s: list at least one site under sites: (hosts and bucket or upstream)", path)
+	}
+	return nil
+}

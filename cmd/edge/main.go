@@ -1,0 +1,21 @@
+// Command edge is the all-in-one CDN edge: the caching edge on :8080, the
+// embedded origin store with its S3 API on :9000 and the admin endpoints
+// (/healthz, /readyz, /metrics) on :8081.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "edge:", err)
+		os.Exit(1)
+	}
+}

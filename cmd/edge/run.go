@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/edgecdn/edge/cmd/internal/logging"
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/origin"
+	"github.com/edgecdn/edge/origin/s3"
+)
+
+// addrs are the bound addresses, for tests that listen on port 0.
+type addrs struct{ Edge, Admin, S3 string }
+
+// run is the whole program: flags, config, store, S3 API, edge, admin, and
+// a shutdown in reverse order when ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addrs)) error {
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config file (sites, limits)")
+	listen := fs.String("listen", "", "edge address (default :8080)")
+	admin := fs.String("admin", "", "admin address: /healthz, /readyz, /metrics (default :8081)")
+	s3Addr := fs.String("s3", "\x00", "embedded S3 API address (default :9000; empty: none)")
+	dataDir := fs.String("data", "", "data directory of the embedded store (default ./data)")
+	originURL := fs.String("origin", "", "remote S3-compatible or HTTP origin URL instead of the embedded store")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := defaultConfig()
+	if *configPath != "" {
+		if err := loadConfig(*configPath, &cfg); err != nil {
+			return err
+		}
+	}
+	for flagVal, field := range map[*string]*string{listen: &cfg.Listen, admin: &cfg.Admin, dataDir: &cfg.Data, originURL: &cfg.Origin} {
+		if *flagVal != "" {
+			*field = *flagVal
+		}
+	}
+	if *s3Addr != "\x00" {
+		cfg.S3 = *s3Addr
+	}
+	log, err := logging.New(cfg.LogLevel, stderr)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+
+	// The origin: the embedded store, or a remote endpoint.
+	var o edge.Origin
+	var store *origin.Engine
+	var purger atomic.Pointer[edge.Edge]
+	if cfg.Origin != "" {
+		u, err := url.Parse(cfg.Origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-origin %q: give an http:// or https:// URL", cfg.Origin)
+		}
+		o.URL = u
+		if *configPath == "" {
+			// No sites configured: the default site proxies the origin
+			// path for path (for an S3 endpoint, /<bucket>/<key>).
+			cfg.Sites = []edge.Site{{Hosts: cfg.Sites[0].Hosts, Upstream: cfg.Origin}}
+		}
+	} else {
+		store, err = origin.Open(cfg.Data, &origin.Options{Sink: origin.EventSinkFunc(func(ev origin.Event) {
+			if e := purger.Load(); e != nil {
+				e.ApplyEvent(ev) // read-your-writes: purged before the write returns
+			}
+		})})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		o.Store, o.Seq = store, store
+	}
+
+	ed, err := edge.New(edge.Config{
+		Sites: cfg.Sites, CacheBytes: cfg.CacheBytes, MaxObjectSize: cfg.MaxObjectSize,
+		Logger: log, AccessLogEvery: cfg.AccessLogEvery,
+	}, o)
+	if err != nil {
+		return err
+	}
+	defer ed.Close()
+	purger.Store(ed)
+
+	var bound addrs
+	var servers []func(context.Context) error
+	if store != nil {
+		for _, b := range cfg.PublicBuckets {
+			if err := store.CreateBucket(ctx, b); err != nil && !errors.Is(err, origin.ErrBucketExists) {
+				return err
+			}
+		}
+		if cfg.S3 != "" {
+			shutdown, addr, err := serveS3(store, cfg, log, stdout)
+			if err != nil {
+				return err
+			}
+			servers = append(servers, shutdown)
+			bound.S3 = addr
+		}
+	}
+	edgeLn, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("edge listen: %w", err)
+	}
+	edgeSrv := edge.NewServer(ed, edge.ServerConfig{})
+	go edgeSrv.Serve(edgeLn)
+	servers = append(servers, edgeSrv.ShutdownWithContext)
+	bound.Edge = edgeLn.Addr().String()
+
+	adminLn, err := net.Listen("tcp", cfg.Admin)
+	if err != nil {
+		return fmt.Errorf("admin listen: %w", err)
+	}
+	adminSrv := &http.Server{Handler: ed.AdminHandler(nil), ReadHeaderTimeout: 5 * time.Second}
+	go adminSrv.Serve(adminLn)
+	servers = append(servers, adminSrv.Shutdown)
+	bound.Admin = adminLn.Addr().String()
+
+	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
+	fmt.Fprintf(stdout, "edge on %s, admin on %s, S3 API on %s\n", bound.Edge, bound.Admin, orNone(bound.S3))
+	if ready != nil {
+		ready(bound)
+	}
+	<-ctx.Done()
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := len(servers) - 1; i >= 0; i-- {
+		start := time.Now()
+		if err := servers[i](shutdownCtx); err != nil {
+			log.Warn("shutdown", zap.Error(err))
+		}
+		log.Info("stopped a server", zap.Duration("took", time.Since(start)))
+	}
+	return nil
+}
+
+// serveS3 starts the embedded store's S3 API; with no keys configured it
+// uses (and on first start creates and prints) the data directory's pair.
+func serveS3(store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer) (func(context.Context) error, string, error) {
+	keys := s3.Keys{AccessKeyID: os.Getenv("EDGE_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("EDGE_SECRET_ACCESS_KEY")}
+	if keys.AccessKeyID == "" {
+		var created bool
+		var err error
+		if keys, created, err = s3.LoadOrCreateKeys(cfg.Data); err != nil {
+			return nil, "", err
+		}
+		if created {
+			log.Info("generated S3 credentials", zap.String("file", cfg.Data+"/"+s3.KeysFile), zap.String("access_key_id", keys.AccessKeyID))
+			fmt.Fprintf(stdout, "Generated S3 credentials (saved in %s/%s, shown once):\n  access key id:     %s\n  secret access key: %s\n",
+				cfg.Data, s3.KeysFile, keys.AccessKeyID, keys.SecretAccessKey)
+		}
+	}
+	h, err := s3.New(store, s3.Config{Credentials: map[string]string{keys.AccessKeyID: keys.SecretAccessKey}, PublicBuckets: cfg.PublicBuckets, Logger: log})
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", cfg.S3)
+	if err != nil {
+		return nil, "", fmt.Errorf("s3 listen: %w", err)
+	}
+	srv := s3.NewServer(h, s3.ServerConfig{})
+	go srv.Serve(ln)
+	return srv.ShutdownWithContext, ln.Addr().String(), nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,339 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/policy"
+)
+
+// fillResult is what one coalesced origin fetch gives every waiter.
+type fillResult struct {
+	entry *cache.Entry // the response, stored or not
+	// stored says the entry went into the cache.
+	stored bool
+	// revalidated says the origin confirmed a stale entry (304).
+	revalidated bool
+	// shareable says waiters may be served this response; a response the
+	// cache may not store (private, Set-Cookie…) is the leader's alone.
+	shareable bool
+	// tooBig: the object streams through; each waiter fetches it itself.
+	tooBig bool
+	err    error
+}
+
+// fillAndServe makes (or joins) the one origin request for key and serves
+// its result. The fetch runs on its own context and timeout: a client that
+// gives up neither cancels it nor fails the other waiters.
+func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key string, path []byte, stale *cache.Entry, now time.Time) {
+	req := e.fetchRequest(ctx, site, path)
+	if stale != nil && stale.ETag != "" {
+		req.IfNoneMatch = `"` + stale.ETag + `"`
+	}
+	leader := false
+	ch := e.fills.DoChan(key, func() (any, error) {
+		leader = true
+		return e.fill(site, key, req, stale), nil
+	})
+	res := (<-ch).Val.(*fillResult)
+	switch {
+	case res.err != nil:
+		if stale != nil && !stale.MustRevalidate && stale.WithinStaleIfError(e.cfg.Now()) {
+			e.stats.staleIfError.Add(1)
+			e.serveEntry(ctx, stale, e.cfg.Now(), statusStaleIfError)
+			return
+		}
+		e.log.Warn("origin fetch failed", zap.String("key", key), zap.Error(res.err))
+		if errors.Is(res.err, context.DeadlineExceeded) {
+			ctx.Error("Gateway Timeout", fasthttp.StatusGatewayTimeout)
+		} else {
+			ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		}
+	case res.tooBig:
+		e.streamThrough(ctx, req)
+	case !res.shareable && !leader:
+		// Not for sharing: fetch this waiter's own copy.
+		e.streamThrough(ctx, e.fetchRequest(ctx, site, path))
+	case res.revalidated:
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusRevalidated)
+	case res.stored:
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissStored)
+	default:
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissNotStored)
+	}
+}
+
+// fetchRequest describes the origin request for ctx.
+func (e *Edge) fetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
+	req := &fetchRequest{Site: site, Path: string(path), Query: string(ctx.URI().QueryString())}
+	if site.upstream == nil {
+		key, err := unescape(req.Path)
+		if err != nil {
+			key = "" // undecodable: the store answers 404
+		}
+		req.Key = strings.TrimPrefix(key, "/")
+	}
+	return req
+}
+
+// fill fetches from the origin and stores what may be stored. It runs once
+// per key at a time, under the fetch timeout.
+func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entry) *fillResult {
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
+	defer cancel()
+	e.stats.originFetches.Add(1)
+	fence := e.cache.Begin(bucketOf(site), objectOf(site, req))
+	requestedAt := e.cfg.Now()
+	resp, err := e.fetcherFor(site).fetch(ctx, req)
+	if err != nil {
+		return &fillResult{err: err}
+	}
+	if resp.Body != nil {
+		defer resp.Body.Close()
+	}
+	if resp.Status >= 500 {
+		// An origin error: stale-if-error may serve something better.
+		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
+			return &fillResult{err: errOriginDown}
+		}
+	}
+	if resp.Status == http.StatusNotModified && stale != nil {
+		entry := e.refreshed(site, stale, resp, requestedAt)
+		stored := e.cache.Set(fence, entry)
+		return &fillResult{entry: entry, stored: stored, revalidated: true, shareable: true}
+	}
+	if resp.Size > e.cfg.MaxObjectSize {
+		return &fillResult{tooBig: true, shareable: true}
+	}
+	var body []byte
+	if resp.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
+		if err != nil {
+			return &fillResult{err: errors.Join(errOriginDown, err)}
+		}
+		if int64(len(body)) > e.cfg.MaxObjectSize {
+			return &fillResult{tooBig: true, shareable: true}
+		}
+	}
+	if resp.Status == http.StatusNotFound && len(body) == 0 {
+		body = []byte("404 Not Found\n")
+		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
+		Status: resp.Status, Header: resp.Header, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
+	})
+	entry := e.newEntry(site, key, req, resp, body, d, requestedAt)
+	if !d.Store {
+		metaOf(entry).detail = d.Reason
+		return &fillResult{entry: entry, shareable: !personal[d.Reason]}
+	}
+	if len(d.Vary) > 0 && e.varyOf([]byte(key)) == nil {
+		// First sight of a varying response: waiters may have sent other
+		// values of those headers, so they fetch their own; later requests
+		// are keyed by the values.
+		e.learnVary(key, d.Vary)
+		metaOf(entry).detail = "vary-learned"
+		return &fillResult{entry: entry}
+	}
+	stored := e.cache.Set(fence, entry)
+	if !stored {
+		metaOf(entry).detail = "purged-during-fill"
+	}
+	return &fillResult{entry: entry, stored: stored, shareable: true}
+}
+
+func bucketOf(site *Site) string {
+	if site.upstream != nil {
+		return "u:" + site.upstream.Host
+	}
+	return site.Bucket
+}
+
+func objectOf(site *Site, req *fetchRequest) string {
+	if site.upstream != nil {
+		return req.Path
+	}
+	return req.Key
+}
+
+// personal are the reasons a response may be meant for one client only:
+// coalesced waiters must not be handed it, they fetch their own.
+var personal = map[string]bool{
+	policy.ReasonPrivate: true, policy.ReasonSetCookie: true, policy.ReasonAuthorization: true,
+	policy.ReasonNoStore: true, policy.ReasonVaryStar: true,
+}
+
+// storedHeaderSkip are response headers the cache never keeps: hop-by-hop,
+// per-response (Date, Age: recomputed), and targeted cache controls meant
+// for us (RFC 9213: consumed by the targeted cache).
+var storedHeaderSkip = map[string]bool{
+	"Date": true, "Age": true, "Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
+	"Content-Length": true, "Surrogate-Control": true, "Cdn-Cache-Control": true, "Server": true,
+}
+
+// newEntry turns an origin response into an immutable cache entry.
+func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originResponse, body []byte, d policy.Decision, requestedAt time.Time) *cache.Entry {
+	drop := map[string]bool{}
+	for _, h := range d.DropHeaders {
+		drop[http.CanonicalHeaderKey(h)] = true
+	}
+	if !site.Policy.AllowSetCookie {
+		drop["Set-Cookie"] = true
+	}
+	names := make([]string, 0, len(resp.Header))
+	for name := range resp.Header {
+		if !storedHeaderSkip[name] && !drop[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var raw []byte
+	type span struct{ k0, k1, v0, v1 int }
+	var spans []span
+	for _, name := range names {
+		for _, v := range resp.Header[name] {
+			k0 := len(raw)
+			raw = append(raw, name...)
+			v0 := len(raw)
+			raw = append(raw, v...)
+			spans = append(spans, span{k0, v0, v0, len(raw)})
+		}
+	}
+	meta := &entryMeta{pairs: make([][2][]byte, len(spans))}
+	for i, s := range spans {
+		meta.pairs[i] = [2][]byte{raw[s.k0:s.k1:s.k1], raw[s.v0:s.v1:s.v1]}
+	}
+	return &cache.Entry{
+		Key: key, Bucket: bucketOf(site), Object: objectOf(site, req), Host: site.Hosts[0],
+		Tags: resp.Tags, Status: resp.Status, Header: raw, Body: body,
+		ETag: resp.ETag, LastModified: resp.LastMod, Generation: resp.Generation,
+		Negative: resp.Status == http.StatusNotFound || resp.Status == http.StatusGone,
+		StoredAt: e.cfg.Now(), InitialAge: d.InitialAge, FreshFor: d.Lifetime,
+		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
+		MustRevalidate: d.MustRevalidate, NoCache: d.NoCache, Meta: meta,
+	}
+}
+
+// refreshed is a stale entry confirmed by a 304: the same body with the
+// freshness the new headers give (RFC 9111 §4.3.4).
+func (e *Edge) refreshed(site *Site, stale *cache.Entry, resp *originResponse, requestedAt time.Time) *cache.Entry {
+	h := http.Header{}
+	for _, p := range metaOf(stale).pairs {
+		h.Add(string(p[0]), string(p[1]))
+	}
+	for name, vs := range resp.Header {
+		if !storedHeaderSkip[name] {
+			h[name] = vs
+		}
+	}
+	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
+		Status: http.StatusOK, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
+	})
+	n := *stale
+	n.StoredAt, n.InitialAge, n.FreshFor = e.cfg.Now(), d.InitialAge, d.Lifetime
+	n.StaleWhileRevalidate, n.StaleIfError = d.StaleWhileRevalidate, d.StaleIfError
+	n.MustRevalidate, n.NoCache = d.MustRevalidate, d.NoCache
+	if resp.Generation > n.Generation {
+		n.Generation = resp.Generation
+	}
+	return &n
+}
+
+// refreshInBackground revalidates a stale entry once per key while the
+// stale copy is being served (stale-while-revalidate).
+func (e *Edge) refreshInBackground(site *Site, key string, path []byte, ctx *fasthttp.RequestCtx, stale *cache.Entry) {
+	if !e.refreshing.add(key) {
+		return
+	}
+	req := e.fetchRequest(ctx, site, path)
+	if stale.ETag != "" {
+		req.IfNoneMatch = `"` + stale.ETag + `"`
+	}
+	go func() {
+		defer e.refreshing.remove(key)
+		e.stats.backgroundRefreshes.Add(1)
+		e.fills.Do(key, func() (any, error) { return e.fill(site, key, req, stale), nil })
+	}()
+}
+
+// streamThrough proxies an object too big to cache, without buffering it.
+func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest) {
+	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
+	e.stats.originFetches.Add(1)
+	resp, err := e.fetcherFor(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key})
+	if err != nil {
+		cancel()
+		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		return
+	}
+	for name, vs := range resp.Header {
+		if !storedHeaderSkip[name] {
+			for _, v := range vs {
+				ctx.Response.Header.Add(name, v)
+			}
+		}
+	}
+	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail=too-big")
+	ctx.SetStatusCode(resp.Status)
+	if resp.Body == nil || ctx.IsHead() {
+		cancel()
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		return
+	}
+	ctx.SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, int(resp.Size))
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// syncSet is a set of keys safe for concurrent use.
+type syncSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (s *syncSet) add(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]bool)
+	}
+	if s.m[k] {
+		return false
+	}
+	s.m[k] = true
+	return true
+}
+
+func (s *syncSet) remove(k string) {
+	s.mu.Lock()
+	delete(s.m, k)
+	s.mu.Unlock()
+}
+
+// stats are the edge's counters (exported as metrics by the admin server).
+type stats struct {
+	hits, staleHits, staleIfError, misses, rejected atomic.Uint64
+	originFetches, backgroundRefreshes, panics      atomic.Uint64
+}

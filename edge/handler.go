@@ -1,0 +1,208 @@
+package edge
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/edgecdn/edge/cache"
+)
+
+// ServeFastHTTP serves one request. It is the only recover point: a panic
+// below it answers 500, is logged and counted, and keeps the process up.
+func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.stats.panics.Add(1)
+			e.log.Error("panic serving request", zap.Any("panic", p), zap.ByteString("uri", ctx.RequestURI()), zap.Stack("stack"))
+			ctx.Response.Reset()
+			ctx.Error("internal error", fasthttp.StatusInternalServerError)
+			ctx.SetConnectionClose()
+		}
+	}()
+	e.serve(ctx)
+	if every := e.cfg.AccessLogEvery; every > 0 && e.reqs.Add(1)%every == 0 {
+		e.log.Info("request",
+			zap.ByteString("method", ctx.Method()), zap.ByteString("host", ctx.Request.Header.Host()),
+			zap.ByteString("uri", ctx.RequestURI()), zap.Int("status", ctx.Response.StatusCode()),
+			zap.ByteString("cache_status", ctx.Response.Header.Peek("Cache-Status")),
+			zap.Int("bytes", len(ctx.Response.Body())))
+	}
+}
+
+func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Request.Header
+	// Request smuggling: a message with both framings is ambiguous (RFC 9112
+	// §6.3). fasthttp keeps only the chunked framing, so look at the raw
+	// header block. Answer 400 first, then close: the other order loses
+	// the close.
+	if bothFramings(h.RawHeaders()) {
+		ctx.Error("Bad Request: both Content-Length and Transfer-Encoding", fasthttp.StatusBadRequest)
+		ctx.SetConnectionClose()
+		return
+	}
+	site, status := e.siteOf(ctx)
+	if site == nil {
+		e.stats.rejected.Add(1)
+		ctx.Error(fasthttp.StatusMessage(status), status)
+		return
+	}
+	if !h.IsGet() && !h.IsHead() {
+		if site.upstream == nil {
+			ctx.Error("Method Not Allowed", fasthttp.StatusMethodNotAllowed) // resets headers: Allow after it
+			ctx.Response.Header.Set(fasthttp.HeaderAllow, "GET, HEAD")
+			return
+		}
+		e.passThrough(ctx, site)
+		return
+	}
+	e.serveCacheable(ctx, site)
+}
+
+// siteOf validates the request target against the configured sites from
+// the one value we key on, the Host header: an absolute-form target must
+// name the same host, userinfo is refused, and an unknown host never
+// reaches the origin.
+func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, int) {
+	host := ctx.Request.Header.Host()
+	target := ctx.Request.Header.RequestURI()
+	if len(target) == 0 || target[0] != '/' {
+		// absolute-form: scheme://authority/path
+		i := bytes.Index(target, []byte("://"))
+		if i < 0 {
+			return nil, fasthttp.StatusBadRequest
+		}
+		authority := target[i+3:]
+		if j := bytes.IndexByte(authority, '/'); j >= 0 {
+			authority = authority[:j]
+		}
+		if bytes.IndexByte(authority, '@') >= 0 || !bytes.EqualFold(authority, host) {
+			return nil, fasthttp.StatusBadRequest
+		}
+	}
+	if bytes.IndexByte(host, '@') >= 0 {
+		return nil, fasthttp.StatusBadRequest
+	}
+	site := e.sites.lookup(host)
+	if site == nil {
+		return nil, fasthttp.StatusMisdirectedRequest
+	}
+	return site, 0
+}
+
+// requestPath is the raw path (no query), decoded by nobody: distinct keys
+// such as "a//b" and "a/../b" stay distinct.
+func requestPath(ctx *fasthttp.RequestCtx) []byte {
+	p := ctx.URI().PathOriginal()
+	if i := bytes.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if len(p) > 0 && p[0] != '/' { // absolute-form
+		if i := bytes.Index(p, []byte("://")); i >= 0 {
+			rest := p[i+3:]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 {
+				return rest[j:]
+			}
+			return []byte("/")
+		}
+	}
+	return p
+}
+
+// keyBufs hold the buffers cache keys are built in: a key escapes (into
+// the cache lookup and the fill), so a stack array would be a heap
+// allocation on every hit.
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// appendKey writes the cache key: the site's origin identity, the raw path
+// and, for upstream sites, the query as sent (objects of a bucket do not
+// vary by query, so it is not part of their key).
+func appendKey(dst []byte, site *Site, path, query []byte) []byte {
+	if site.upstream != nil {
+		dst = append(dst, "u:"...)
+		dst = append(dst, site.upstream.Host...)
+	} else {
+		dst = append(dst, "b:"...)
+		dst = append(dst, site.Bucket...)
+	}
+	dst = append(dst, 0)
+	dst = append(dst, path...)
+	if site.upstream != nil && len(query) > 0 {
+		dst = append(dst, '?')
+		dst = append(dst, query...)
+	}
+	return dst
+}
+
+// b2s views b as a string without copying; the string must not outlive b.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
+	now := e.cfg.Now()
+	path := requestPath(ctx)
+	kb := keyBufs.Get().(*[]byte)
+	key := appendKey((*kb)[:0], site, path, ctx.URI().QueryString())
+	if vary := e.varyOf(key); vary != nil {
+		key = appendVary(key, vary, &ctx.Request.Header)
+	}
+	defer func() { *kb = key[:0]; keyBufs.Put(kb) }()
+	entry, ok := e.cache.Get(b2s(key))
+	if ok && e.usable(site, entry, now) {
+		e.stats.hits.Add(1)
+		e.serveEntry(ctx, entry, now, statusHit)
+		return
+	}
+	if ok && e.servableStale(site, entry, now) {
+		e.stats.staleHits.Add(1)
+		e.serveEntry(ctx, entry, now, statusStaleWhileRevalidate)
+		e.refreshInBackground(site, string(key), path, ctx, entry)
+		return
+	}
+	e.stats.misses.Add(1)
+	e.fillAndServe(ctx, site, string(key), path, entry, now)
+}
+
+// usable: a fresh entry that needs no revalidation.
+func (e *Edge) usable(site *Site, entry *cache.Entry, now time.Time) bool {
+	return site.Consistency != ConsistencyStrong && !entry.NoCache && entry.Fresh(now)
+}
+
+// servableStale: stale but within stale-while-revalidate.
+func (e *Edge) servableStale(site *Site, entry *cache.Entry, now time.Time) bool {
+	return site.Consistency != ConsistencyStrong && !entry.NoCache && !entry.MustRevalidate && entry.WithinStaleWhileRevalidate(now)
+}
+
+// bothFramings reports whether a raw header block carries both
+// Transfer-Encoding and Content-Length. It looks at one byte per line
+// unless a line may start either name.
+func bothFramings(raw []byte) bool {
+	var te, cl bool
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		switch line[0] | 0x20 { // ASCII lower case
+		case 't':
+			te = te || hasFieldName(line, "transfer-encoding")
+		case 'c':
+			cl = cl || hasFieldName(line, "content-length")
+		}
+	}
+	return te && cl
+}
+
+func hasFieldName(line []byte, name string) bool {
+	colon := bytes.IndexByte(line, ':')
+	return colon >= 0 && strings.EqualFold(string(bytes.TrimSpace(line[:colon])), name)
+}

@@ -1,0 +1,62 @@
+package edge_test
+
+import (
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/origin"
+	"github.com/edgecdn/edge/origin/s3"
+)
+
+// The edge in front of a remote origin server (our S3 API over HTTP), as
+// with -origin: misses go over the network, hits do not.
+func TestRemoteOriginServer(t *testing.T) {
+	engine, err := origin.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	if err := engine.CreateBucket(ctx, "public"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s3.New(engine, s3.Config{PublicBuckets: []string{"public"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests atomic.Int64
+	srv := s3.NewServer(h, s3.ServerConfig{})
+	inner := srv.Handler
+	srv.Handler = func(c *fasthttp.RequestCtx) { requests.Add(1); inner(c) }
+	go srv.Serve(ln)
+	defer srv.Shutdown()
+
+	u, _ := url.Parse("http://" + ln.Addr().String())
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.Origin{URL: u})
+	if _, err := engine.PutObject(ctx, "public", "dir/a b.txt", strings.NewReader("remote"), origin.PutOptions{Size: 6, Headers: origin.Headers{CacheControl: "max-age=60", ContentType: "text/plain"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := te.get("/dir/a%20b.txt")
+	if r.status != 200 || r.body != "remote" || r.h("Content-Type") != "text/plain" || r.h("X-Object-Generation") == "" {
+		t.Fatalf("miss through the remote origin: %d %q %q gen %q", r.status, r.body, r.h("Content-Type"), r.h("X-Object-Generation"))
+	}
+	r = te.get("/dir/a%20b.txt")
+	if !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || r.body != "remote" {
+		t.Fatalf("second request: %q %q", r.h("Cache-Status"), r.body)
+	}
+	if r := te.get("/nope"); r.status != 404 {
+		t.Fatalf("missing object through the remote origin: %d", r.status)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Fatalf("the origin server saw %d requests, want 2 (one miss, one 404)", n)
+	}
+}

@@ -1,0 +1,195 @@
+package edge
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgecdn/edge/cache"
+)
+
+// How a response relates to the cache, for the Cache-Status header
+// (RFC 9211) and the statistics.
+type cacheStatus int
+
+const (
+	statusHit                  cacheStatus = iota // fresh from cache
+	statusStaleWhileRevalidate                    // stale, refresh running
+	statusStaleIfError                            // stale, origin failing
+	statusMissStored                              // fetched, stored
+	statusMissNotStored                           // fetched, not stored
+	statusRevalidated                             // stale, origin said 304
+	statusBypass                                  // not cacheable (too big, method)
+)
+
+// entryMeta is what the edge keeps in Entry.Meta: headers split into
+// name/value pairs that point into Entry.Header.
+type entryMeta struct {
+	pairs [][2][]byte
+	// detail explains why a response was not stored (Cache-Status detail=).
+	detail string
+}
+
+func metaOf(e *cache.Entry) *entryMeta {
+	m, _ := e.Meta.(*entryMeta)
+	if m == nil {
+		return &entryMeta{}
+	}
+	return m
+}
+
+// serveEntry answers from an entry: conditional requests, ranges and HEAD
+// included. The body is shared with the cache, never copied.
+func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time.Time, cs cacheStatus) {
+	rh := &ctx.Response.Header
+	meta := metaOf(entry)
+	for _, p := range meta.pairs {
+		rh.SetCanonical(p[0], p[1])
+	}
+	var num [24]byte
+	if cs != statusMissStored && cs != statusMissNotStored && cs != statusBypass {
+		age := entry.Age(now) / time.Second
+		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age), 10))
+	}
+	var csb [96]byte
+	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, entry, now, meta.detail))
+
+	status := entry.Status
+	if status == fasthttp.StatusOK && notModified(&ctx.Request.Header, entry) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		rh.Del(fasthttp.HeaderContentType)
+		rh.Del(fasthttp.HeaderContentEncoding)
+		ctx.Response.SkipBody = true
+		return
+	}
+	ctx.SetStatusCode(status)
+	body := entry.Body
+	if status == fasthttp.StatusOK && len(ctx.Request.Header.Peek(fasthttp.HeaderRange)) > 0 && ifRangeHolds(&ctx.Request.Header, entry) {
+		if served := serveRanges(ctx, entry); served {
+			return
+		}
+	}
+	if ctx.IsHead() {
+		ctx.Response.SkipBody = true
+		rh.SetContentLength(len(body))
+		return
+	}
+	ctx.Response.SetBodyRaw(body)
+}
+
+var (
+	strAge         = []byte("Age")
+	strCacheStatus = []byte("Cache-Status")
+)
+
+// appendCacheStatus writes the RFC 9211 Cache-Status value for cs.
+func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Time, detail string) []byte {
+	b = append(b, "edge; "...)
+	switch cs {
+	case statusHit, statusStaleWhileRevalidate, statusStaleIfError:
+		b = append(b, "hit; ttl="...)
+		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
+		switch cs {
+		case statusStaleWhileRevalidate:
+			b = append(b, "; detail=stale-while-revalidate"...)
+		case statusStaleIfError:
+			b = append(b, "; detail=stale-if-error"...)
+		}
+	case statusRevalidated:
+		b = append(b, "fwd=stale; fwd-status=304; stored; ttl="...)
+		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
+	case statusMissStored:
+		b = append(b, "fwd=uri-miss; stored; ttl="...)
+		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
+	case statusMissNotStored:
+		b = append(b, "fwd=uri-miss"...)
+		if detail != "" {
+			b = append(b, "; detail="...)
+			b = append(b, detail...)
+		}
+	case statusBypass:
+		b = append(b, "fwd=bypass"...)
+		if detail != "" {
+			b = append(b, "; detail="...)
+			b = append(b, detail...)
+		}
+	}
+	return b
+}
+
+// notModified evaluates If-None-Match, else If-Modified-Since, against the
+// entry (RFC 9110 §13.2.2 steps 3 and 4 for GET/HEAD; weak comparison).
+func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
+	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
+		return entry.ETag != "" && etagListMatches(inm, entry.ETag)
+	}
+	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 && !entry.LastModified.IsZero() {
+		t, err := http.ParseTime(string(ims))
+		return err == nil && !entry.LastModified.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+// etagListMatches compares a list of entity tags with etag (unquoted),
+// weakly: W/ prefixes are ignored.
+func etagListMatches(list []byte, etag string) bool {
+	for len(list) > 0 {
+		for len(list) > 0 && (list[0] == ' ' || list[0] == ',' || list[0] == '\t') {
+			list = list[1:]
+		}
+		if len(list) == 0 {
+			return false
+		}
+		if list[0] == '*' {
+			return true
+		}
+		if len(list) > 2 && list[0] == 'W' && list[1] == '/' {
+			list = list[2:]
+		}
+		end := 0
+		for end < len(list) && list[end] != ',' {
+			end++
+		}
+		tag := trimSpace(list[:end])
+		if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
+			tag = tag[1 : len(tag)-1]
+		}
+		if string(tag) == etag {
+			return true
+		}
+		list = list[end:]
+	}
+	return false
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// ifRangeHolds: without If-Range the Range applies; with it, only when the
+// validator names the stored representation (strong ETag or exact date).
+func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
+	ir := h.Peek("If-Range")
+	if len(ir) == 0 {
+		return true
+	}
+	if ir[0] == '"' {
+		return len(ir) >= 2 && string(ir[1:len(ir)-1]) == entry.ETag
+	}
+	t, err := http.ParseTime(string(ir))
+	return err == nil && t.Equal(entry.LastModified.Truncate(time.Second))
+}
+
+// ttlOf is the entry's remaining freshness, negative once stale
+// (Cache-Status ttl=).
+func ttlOf(entry *cache.Entry, now time.Time) time.Duration {
+	return entry.FreshFor - entry.Age(now)
+}

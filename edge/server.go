@@ -1,0 +1,82 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+)
+
+// ServerConfig bounds what one client connection may cost.
+type ServerConfig struct {
+	ReadTimeout  time.Duration // default 10 s: headers (and small bodies) must arrive in it
+	WriteTimeout time.Duration // default 60 s
+	IdleTimeout  time.Duration // default 60 s
+	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.
+	MaxHeaderBytes int
+	// MaxBodyBytes caps request bodies passed to upstreams (413 beyond); default 8 MiB.
+	MaxBodyBytes int
+}
+
+// NewServer wraps the edge in a fasthttp server with timeouts (no
+// slowloris), header and body limits, and 431/413 for over-size requests.
+func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
+	if sc.ReadTimeout <= 0 {
+		sc.ReadTimeout = 10 * time.Second
+	}
+	if sc.WriteTimeout <= 0 {
+		sc.WriteTimeout = 60 * time.Second
+	}
+	if sc.IdleTimeout <= 0 {
+		sc.IdleTimeout = 60 * time.Second
+	}
+	if sc.MaxHeaderBytes <= 0 {
+		sc.MaxHeaderBytes = 16 << 10
+	}
+	if sc.MaxBodyBytes <= 0 {
+		sc.MaxBodyBytes = 8 << 20
+	}
+	return &fasthttp.Server{
+		Handler:                      e.ServeFastHTTP,
+		Logger:                       zapPrintf{e.log},
+		ErrorHandler:                 transportError,
+		Name:                         "edge",
+		ReadBufferSize:               sc.MaxHeaderBytes,
+		ReadTimeout:                  sc.ReadTimeout,
+		WriteTimeout:                 sc.WriteTimeout,
+		IdleTimeout:                  sc.IdleTimeout,
+		MaxRequestBodySize:           sc.MaxBodyBytes,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+	}
+}
+
+// transportError answers requests fasthttp could not read.
+func transportError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var nerr net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Request Header Fields Too Large", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ctx.Error("Content Too Large", fasthttp.StatusRequestEntityTooLarge)
+	case errors.As(err, &nerr) && nerr.Timeout():
+		ctx.Error("Request Timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Bad Request", fasthttp.StatusBadRequest)
+	}
+	ctx.SetConnectionClose()
+}
+
+// zapPrintf routes fasthttp's connection-level messages (malformed
+// requests, timeouts) to the edge's logger at debug level: they are the
+// client's faults, answered already.
+type zapPrintf struct{ log *zap.Logger }
+
+func (z zapPrintf) Printf(format string, args ...any) {
+	z.log.Debug("connection", zap.String("msg", fmt.Sprintf(format, args...)))
+}

@@ -1,0 +1,132 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/edgecdn/edge/policy"
+)
+
+// Consistency is how stale a site may be served (DESIGN.md).
+type Consistency string
+
+const (
+	// ConsistencyTTL: stale up to the TTL, like a CDN with no purge.
+	ConsistencyTTL Consistency = "ttl"
+	// ConsistencyPurge: stale only until the purge of a write arrives.
+	ConsistencyPurge Consistency = "purge"
+	// ConsistencyStrong: every hit is confirmed with the origin.
+	ConsistencyStrong Consistency = "strong"
+)
+
+// Site is one custom domain: the hosts it answers for and where its
+// objects come from.
+type Site struct {
+	// Hosts are the Host values served, without port, lower case.
+	Hosts []string `yaml:"hosts"`
+	// Bucket serves objects of this bucket of the origin store.
+	Bucket string `yaml:"bucket"`
+	// Upstream, instead of Bucket, proxies a plain HTTP origin path for path.
+	Upstream string `yaml:"upstream"`
+	// Consistency is ttl, purge (default) or strong.
+	Consistency Consistency `yaml:"consistency"`
+	// Policy holds the site's caching defaults.
+	Policy policy.Defaults `yaml:"-"`
+
+	upstream *url.URL
+}
+
+// sites finds the site of a request's Host.
+type sites struct {
+	byHost map[string]*Site
+	// purged lists the buckets served by a site that takes purges (purge
+	// or strong consistency); writes to other buckets purge nothing.
+	purged map[string]bool
+}
+
+func newSites(list []Site) (*sites, error) {
+	s := &sites{byHost: make(map[string]*Site), purged: make(map[string]bool)}
+	if len(list) == 0 {
+		return nil, errors.New("edge: configure at least one site (hosts → bucket or upstream)")
+	}
+	for i := range list {
+		site := &list[i]
+		switch {
+		case site.Bucket == "" && site.Upstream == "":
+			return nil, fmt.Errorf("edge: site %d (%v): set bucket or upstream", i+1, site.Hosts)
+		case site.Bucket != "" && site.Upstream != "":
+			return nil, fmt.Errorf("edge: site %d (%v): set bucket or upstream, not both", i+1, site.Hosts)
+		case site.Upstream != "":
+			u, err := url.Parse(site.Upstream)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("edge: site %d: upstream %q must be an http:// or https:// URL", i+1, site.Upstream)
+			}
+			site.upstream = u
+		}
+		switch site.Consistency {
+		case "":
+			site.Consistency = ConsistencyPurge
+		case ConsistencyTTL, ConsistencyPurge, ConsistencyStrong:
+		default:
+			return nil, fmt.Errorf("edge: site %d: consistency %q: use ttl, purge or strong", i+1, site.Consistency)
+		}
+		if site.Bucket != "" && site.Consistency != ConsistencyTTL {
+			s.purged[site.Bucket] = true
+		}
+		if len(site.Hosts) == 0 {
+			return nil, fmt.Errorf("edge: site %d: list the hosts it serves", i+1)
+		}
+		for _, h := range site.Hosts {
+			h = strings.ToLower(h)
+			if h == "" || strings.ContainsAny(h, "/@: ") {
+				return nil, fmt.Errorf("edge: site %d: host %q must be a bare host name, without port", i+1, h)
+			}
+			if _, dup := s.byHost[h]; dup {
+				return nil, fmt.Errorf("edge: host %q is listed by two sites", h)
+			}
+			s.byHost[h] = site
+		}
+	}
+	return s, nil
+}
+
+// lookup returns the site for a Host header value (port ignored). It
+// returns nil for unknown hosts and for values a client should never send:
+// userinfo, paths, empty.
+func (s *sites) lookup(host []byte) *Site {
+	if len(host) == 0 {
+		return nil
+	}
+	h := host
+	if i := lastColon(h); i >= 0 {
+		h = h[:i]
+	}
+	if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		h = h[1 : len(h)-1]
+	}
+	// Map lookups with a []byte→string conversion do not allocate.
+	if site, ok := s.byHost[string(h)]; ok {
+		return site
+	}
+	for _, c := range h {
+		if c >= 'A' && c <= 'Z' {
+			return s.byHost[strings.ToLower(string(h))]
+		}
+	}
+	return nil
+}
+
+// lastColon finds the port separator of host[:port] or [v6]:port.
+func lastColon(h []byte) int {
+	for i := len(h) - 1; i >= 0; i-- {
+		switch h[i] {
+		case ':':
+			return i
+		case ']':
+			return -1
+		}
+	}
+	return -1
+}
