@@ -97,18 +97,12 @@ type Cache struct {
 	purgeMu sync.Mutex
 
 	sweepWanted atomic.Bool
-	kick        chan struct{} // wakes the admission goroutine
+	kick        chan struct{} // asks the background goroutine to drain pending
 	stop        chan struct{}
 	done        chan struct{}
 	closeOnce   sync.Once
 
 	stats counters
-}
-
-type counters struct {
-	hits, misses                                    stripedCounter
-	sets, fenced, dropped, purges, flushes, evicted atomic.Uint64
-	entries, bytes                                  atomic.Int64
 }
 
 // item is what ristretto stores: an entry plus what the cache needs to
@@ -324,52 +318,6 @@ func (c *Cache) release(it *item) {
 	c.objects.release(objectID{it.entry.Bucket, it.entry.Object}, it.obj)
 }
 
-// Stats is a snapshot of the cache's counters.
-type Stats struct {
-	Hits   uint64 // Gets that returned an entry
-	Misses uint64 // Gets that did not
-	Sets   uint64 // Sets that stored their entry
-	// Fenced counts Sets refused because a purge or flush came after the
-	// fill began (or a misused Fence).
-	Fenced uint64
-	// Dropped counts entries ristretto did not take: its buffer was full
-	// at Set, or its admission policy rejected the entry.
-	Dropped uint64
-	Purges  uint64 // calls to Purge
-	Flushes uint64 // calls to Flush
-	// Evictions counts entries ristretto removed for room or at the end of
-	// their retention.
-	Evictions uint64
-	// Entries and Bytes are what the cache holds, including entries
-	// invalidated but not yet swept (the sweep runs within a second or so
-	// of a purge by rule or a flush).
-	Entries int64
-	Bytes   int64
-	Rules   int // purge rules in force
-	Objects int // objects with state: cached, or fenced by a purge by key
-	Pending int // entries waiting for ristretto to admit them
-}
-
-// Stats returns the current counters. It takes locks; do not call it on
-// the request path.
-func (c *Cache) Stats() Stats {
-	return Stats{
-		Hits:      c.stats.hits.load(),
-		Misses:    c.stats.misses.load(),
-		Sets:      c.stats.sets.Load(),
-		Fenced:    c.stats.fenced.Load(),
-		Dropped:   c.stats.dropped.Load(),
-		Purges:    c.stats.purges.Load(),
-		Flushes:   c.stats.flushes.Load(),
-		Evictions: c.stats.evicted.Load(),
-		Entries:   c.stats.entries.Load(),
-		Bytes:     c.stats.bytes.Load(),
-		Rules:     len(c.rules.Load().rules),
-		Objects:   c.objects.len(),
-		Pending:   int(c.pending.n.Load()),
-	}
-}
-
 // Close stops the background goroutine and releases ristretto. Call it
 // once nothing else uses the Cache: ristretto's Close is not safe against
 // concurrent Gets. Calling Close again does nothing.
@@ -380,47 +328,4 @@ func (c *Cache) Close() {
 		c.pending.close(c)
 		c.store.Close()
 	})
-}
-
-// background admits entries (pending.go) and, every second, sweeps
-// purged entries and forgets expired fences and rules.
-func (c *Cache) background() {
-	defer close(c.done)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-c.kick:
-			c.settle()
-		case <-tick.C:
-			c.maintain(c.cfg.Now())
-		}
-	}
-}
-
-// maintain does the periodic work.
-func (c *Cache) maintain(now time.Time) {
-	c.objects.expire(now)
-	c.expireRules(now)
-	if c.sweepWanted.Swap(false) {
-		c.sweep()
-	}
-}
-
-// sweep deletes the stored entries that purges and flushes invalidated, so
-// their memory is freed without waiting for eviction, and records for the
-// others that they passed the current rules (so their next Get is O(1)).
-func (c *Cache) sweep() {
-	var dead []*item
-	c.store.IterValues(func(it *item) bool {
-		if !c.live(it) {
-			dead = append(dead, it)
-		}
-		return false
-	})
-	for _, it := range dead {
-		c.pending.evict(c, it)
-	}
 }

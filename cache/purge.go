@@ -139,43 +139,58 @@ func (rs *ruleSet) bans(e *Entry, since uint64) bool {
 // arrive out of order.
 //
 // It returns how many entries it invalidated: for ByKey, the number of
-// entries (variants) the object had; for All, the number of entries; for
-// ByPrefix, ByTag and ByHost an estimate from a sample of up to 4096
+// entries (variants) the object has; for All, the number of entries; for
+// ByPrefix, ByTag and ByHost an estimate from a sample of up to 1024
 // entries, exact when the cache holds fewer.
 func (c *Cache) Purge(s Selector) int {
-	c.purgeMu.Lock()
-	seq := c.seq.Load() + 1
-	now := c.cfg.Now()
-	old := c.rules.Load()
-	n := -1
+	c.stats.purges.Add(1)
 	switch s.Kind {
 	case ByKey:
-		n = c.objects.purge(objectID{s.Bucket, s.Value}, s.Generation, seq, now.Add(c.cfg.MaxRetention))
-	case ByPrefix, ByTag, ByHost:
-		rules := append(old.rules, rule{s, seq, now})
-		floor := old.floor
-		if len(rules) > maxRules {
-			drop := len(rules) - maxRules/2
-			floor = rules[drop-1].seq
-			rules = slices.Clone(rules[drop:])
-		}
-		c.rules.Store(&ruleSet{epoch: old.epoch, floor: floor, last: seq, rules: rules})
-	default:
-		c.rules.Store(&ruleSet{epoch: old.epoch, floor: seq, last: seq})
-		n = int(max(c.stats.entries.Load(), 0))
-	}
-	c.seq.Store(seq) // after the change: a Fence holding seq began after it
-	c.purgeMu.Unlock()
-
-	c.stats.purges.Add(1)
-	if n >= 0 {
-		if s.Kind != ByKey {
-			c.sweepWanted.Store(true)
-		}
+		n := 0
+		c.applyPurge(func(seq uint64, _ *ruleSet) {
+			until := c.cfg.Now().Add(c.cfg.MaxRetention)
+			n = c.objects.purge(objectID{s.Bucket, s.Value}, s.Generation, seq, until)
+		})
 		return n
+	case ByPrefix, ByTag, ByHost:
+		seq := c.applyPurge(func(seq uint64, old *ruleSet) {
+			c.rules.Store(old.with(rule{s, seq, c.cfg.Now()}))
+		})
+		c.sweepWanted.Store(true)
+		return c.estimate(&s, seq)
+	default:
+		c.applyPurge(func(seq uint64, old *ruleSet) {
+			c.rules.Store(&ruleSet{epoch: old.epoch, floor: seq, last: seq})
+		})
+		c.sweepWanted.Store(true)
+		return int(max(c.stats.entries.Load(), 0))
 	}
-	c.sweepWanted.Store(true)
-	return c.estimate(&s, seq)
+}
+
+// applyPurge runs change with the next purge sequence and the current
+// rules, then publishes the sequence, so that a Fence holding it began
+// after the change. Purges are serialised: the rule list stays in
+// sequence order.
+func (c *Cache) applyPurge(change func(seq uint64, old *ruleSet)) uint64 {
+	c.purgeMu.Lock()
+	defer c.purgeMu.Unlock()
+	seq := c.seq.Load() + 1
+	change(seq, c.rules.Load())
+	c.seq.Store(seq)
+	return seq
+}
+
+// with returns the set plus r, dropping the oldest half of the rules when
+// there are too many (raising the floor).
+func (rs *ruleSet) with(r rule) *ruleSet {
+	rules := append(rs.rules, r) // never overwrites what older sets see
+	floor := rs.floor
+	if len(rules) > maxRules {
+		drop := len(rules) - maxRules/2
+		floor = rules[drop-1].seq
+		rules = slices.Clone(rules[drop:])
+	}
+	return &ruleSet{epoch: rs.epoch, floor: floor, last: r.seq, rules: rules}
 }
 
 // Flush makes every entry stored so far a miss and refuses every fill begun
@@ -183,12 +198,9 @@ func (c *Cache) Purge(s Selector) int {
 // been lost (a gap in the bus's sequence, a reconnect). Memory is reclaimed
 // by the background sweep.
 func (c *Cache) Flush() {
-	c.purgeMu.Lock()
-	seq := c.seq.Load() + 1
-	old := c.rules.Load()
-	c.rules.Store(&ruleSet{epoch: old.epoch + 1, floor: seq, last: seq})
-	c.seq.Store(seq)
-	c.purgeMu.Unlock()
+	c.applyPurge(func(seq uint64, old *ruleSet) {
+		c.rules.Store(&ruleSet{epoch: old.epoch + 1, floor: seq, last: seq})
+	})
 	c.stats.flushes.Add(1)
 	c.sweepWanted.Store(true)
 }
@@ -217,7 +229,7 @@ func (c *Cache) expireRules(now time.Time) {
 	})
 }
 
-const estimateSample = 4096
+const estimateSample = 1024
 
 // estimate counts the stored entries a rule made at sequence seq matched,
 // from a sample when the cache is large. ristretto shards by key hash and

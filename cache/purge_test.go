@@ -277,12 +277,12 @@ func TestFencesExpire(t *testing.T) {
 	c := newTestCache(t, Config{Now: clk.Now, MaxRetention: time.Hour})
 	ancient := c.Begin("b", "o")
 	c.Purge(Selector{Kind: ByKey, Bucket: "b", Value: "o", Generation: 5})
-	c.maintain(clk.Now())
+	c.objects.expire(clk.Now())
 	if st := c.Stats(); st.Objects != 1 {
 		t.Fatalf("Objects after a purge = %d, want 1 (the fence)", st.Objects)
 	}
 	clk.Advance(time.Hour + time.Second)
-	c.maintain(clk.Now())
+	c.objects.expire(clk.Now())
 	if st := c.Stats(); st.Objects != 0 {
 		t.Errorf("Objects after MaxRetention = %d, want 0", st.Objects)
 	}
@@ -303,7 +303,7 @@ func TestFencedObjectWithEntriesOutlivesItsFence(t *testing.T) {
 	c.Purge(Selector{Kind: ByKey, Bucket: "b", Value: "o", Generation: 5})
 	fill(c, e)
 	clk.Advance(2 * time.Hour)
-	c.maintain(clk.Now())
+	c.objects.expire(clk.Now())
 	if got, _ := c.Get("k"); got != e {
 		t.Error("entry lost when its object's fence expired")
 	}
