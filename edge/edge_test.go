@@ -276,3 +276,37 @@ func TestRawKeysStayDistinct(t *testing.T) {
 		}
 	}
 }
+
+// A stale entry is revalidated by ETag; the origin's 304 refreshes it and
+// the body is served from memory.
+func TestStaleEntryRevalidates(t *testing.T) {
+	te := startEdge(t, func(c *edge.Config, _ *countingStore) { c.Sites[0].Consistency = edge.ConsistencyTTL })
+	te.put("v", "same", origin.Headers{CacheControl: "max-age=10"})
+	te.get("/v")
+	te.clock.Advance(15 * time.Second)
+	r := te.get("/v")
+	if r.body != "same" || r.h("Cache-Status") != "edge; fwd=stale; fwd-status=304; stored; ttl=10" {
+		t.Fatalf("revalidation: %q %q", r.body, r.h("Cache-Status"))
+	}
+	if r := te.get("/v"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Fatalf("after the 304 the entry is fresh again: %q", r.h("Cache-Status"))
+	}
+	if n := te.store.gets.Load(); n != 2 {
+		t.Fatalf("%d origin reads, want 2 (fill, revalidation)", n)
+	}
+}
+
+// Strong consistency confirms every hit with the origin: never stale.
+func TestStrongConsistencyConfirmsEveryHit(t *testing.T) {
+	te := startEdge(t, func(c *edge.Config, _ *countingStore) { c.Sites[0].Consistency = edge.ConsistencyStrong })
+	te.put("s", "v1", origin.Headers{CacheControl: "max-age=3600"})
+	te.get("/s")
+	for range 3 {
+		if r := te.get("/s"); r.body != "v1" || !strings.Contains(r.h("Cache-Status"), "fwd-status=304") {
+			t.Fatalf("strong hit: %q %q", r.body, r.h("Cache-Status"))
+		}
+	}
+	if n := te.store.gets.Load(); n != 4 {
+		t.Fatalf("%d origin reads, want 4: one per request", n)
+	}
+}
