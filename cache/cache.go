@@ -27,8 +27,16 @@ type Config struct {
 	Now func() time.Time
 	// MaxRetention caps how long an entry is kept past its freshness
 	// lifetime (for stale serving and revalidation), and is how long purge
-	// rules and fences are remembered. Default 24 h.
+	// rules are remembered. Default 24 h.
 	MaxRetention time.Duration
+	// FenceRetention is how long the fence of a purge by key is remembered
+	// after the purge while no entry of the object is cached. Default
+	// MaxRetention. Forgetting is safe: a fill that began before a
+	// forgotten purge is refused, so anything longer than the longest fill
+	// (the edge's fetch timeout) will do. Each remembered fence costs about
+	// 250 bytes, so with many distinct objects written per second, minutes
+	// are better than a day.
+	FenceRetention time.Duration
 	// RevalidateFor keeps an entry that has a validator (ETag or
 	// Last-Modified) this much longer than its stale windows, so a request
 	// for it can be answered by a conditional fetch (a 304 moves no body)
@@ -56,6 +64,8 @@ func (cfg *Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("cache: BufferItems must be >= 0 (0: default), got %d", c.BufferItems)
 	case c.MaxRetention < 0 || c.MaxRetention > maxRetention:
 		return c, fmt.Errorf("cache: MaxRetention must be between 0 (default) and 100 years, got %v", c.MaxRetention)
+	case c.FenceRetention < 0 || c.FenceRetention > maxRetention:
+		return c, fmt.Errorf("cache: FenceRetention must be between 0 (default) and 100 years, got %v", c.FenceRetention)
 	}
 	if c.NumCounters == 0 {
 		c.NumCounters = max(c.MaxBytes/4096*10, 10_000)
@@ -68,6 +78,9 @@ func (cfg *Config) withDefaults() (Config, error) {
 	}
 	if c.MaxRetention == 0 {
 		c.MaxRetention = 24 * time.Hour
+	}
+	if c.FenceRetention == 0 {
+		c.FenceRetention = c.MaxRetention
 	}
 	switch {
 	case c.RevalidateFor == 0:

@@ -75,6 +75,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Config{MaxBytes: 1 << 20, NumCounters: -1}, "NumCounters must be >= 0"},
 		{Config{MaxBytes: 1 << 20, BufferItems: -64}, "BufferItems must be >= 0"},
 		{Config{MaxBytes: 1 << 20, MaxRetention: -time.Second}, "MaxRetention must be between"},
+		{Config{MaxBytes: 1 << 20, FenceRetention: -time.Second}, "FenceRetention must be between"},
 	}
 	for _, tt := range tests {
 		c, err := New(tt.cfg)
@@ -92,7 +93,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatalf("New with only MaxBytes: %v", err)
 	}
 	defer c.Close()
-	if c.cfg.NumCounters != 10_000 || c.cfg.BufferItems != 64 || c.cfg.MaxRetention != 24*time.Hour || c.cfg.Now == nil {
+	if c.cfg.NumCounters != 10_000 || c.cfg.BufferItems != 64 || c.cfg.MaxRetention != 24*time.Hour ||
+		c.cfg.FenceRetention != 24*time.Hour || c.cfg.RevalidateFor != 10*time.Minute || c.cfg.Now == nil {
 		t.Errorf("defaults = %+v", c.cfg)
 	}
 }

@@ -14,8 +14,9 @@
 //   - Purge ByKey records a fence in the object's state: with a
 //     generation, entries and fills of lower generations are purged (so
 //     duplicate and reordered purges are harmless: the fence only grows);
-//     without one, entries and fills begun before the purge are. Fences are
-//     remembered for Config.MaxRetention.
+//     without one, entries and fills begun before the purge are. A fence
+//     lives as long as entries of its object do, and at least
+//     Config.FenceRetention.
 //   - Purge ByPrefix, ByTag and ByHost record a rule that Get checks each
 //     entry against once (see purge.go for why rules rather than indexes).
 //     Purge All and Flush (a new epoch) are O(1) as well. A background

@@ -32,7 +32,7 @@ type objectState struct {
 	// Guarded by the shard's mutex.
 	refs       int       // items created with this state and not yet released
 	lastPurge  uint64    // sequence of the latest purge of the object
-	fenceUntil time.Time // when the fence may be forgotten (Config.MaxRetention after the purge)
+	fenceUntil time.Time // when the fence may be forgotten (Config.FenceRetention after the purge)
 	queued     bool      // in the shard's expiry queue
 }
 
@@ -42,7 +42,7 @@ type objectShard struct {
 	mu     sync.Mutex
 	states map[objectID]*objectState
 	// expiry lists fenced states by the time their fence may be forgotten.
-	// MaxRetention is fixed, so appending keeps it (nearly) in order.
+	// The retention is fixed, so appending keeps it (nearly) in order.
 	expiry []fenceExpiry
 }
 

@@ -148,7 +148,7 @@ func (c *Cache) Purge(s Selector) int {
 	case ByKey:
 		n := 0
 		c.applyPurge(func(seq uint64, _ *ruleSet) {
-			until := c.cfg.Now().Add(c.cfg.MaxRetention)
+			until := c.cfg.Now().Add(c.cfg.FenceRetention)
 			n = c.objects.purge(objectID{s.Bucket, s.Value}, s.Generation, seq, until)
 		})
 		return n
@@ -239,7 +239,7 @@ func (c *Cache) estimate(s *Selector, seq uint64) int {
 	seen, hit := 0, 0
 	c.store.IterValues(func(it *item) bool {
 		seen++
-		if it.seq < seq && s.matches(it.entry) {
+		if it.seq < seq && !it.dead.Load() && s.matches(it.entry) {
 			hit++
 		}
 		return seen >= estimateSample

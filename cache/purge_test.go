@@ -274,7 +274,7 @@ func TestSweepFreesPurgedEntries(t *testing.T) {
 
 func TestFencesExpire(t *testing.T) {
 	clk := &clock{now: t0}
-	c := newTestCache(t, Config{Now: clk.Now, MaxRetention: time.Hour})
+	c := newTestCache(t, Config{Now: clk.Now, FenceRetention: time.Hour})
 	ancient := c.Begin("b", "o")
 	c.Purge(Selector{Kind: ByKey, Bucket: "b", Value: "o", Generation: 5})
 	c.objects.expire(clk.Now())
@@ -284,7 +284,7 @@ func TestFencesExpire(t *testing.T) {
 	clk.Advance(time.Hour + time.Second)
 	c.objects.expire(clk.Now())
 	if st := c.Stats(); st.Objects != 0 {
-		t.Errorf("Objects after MaxRetention = %d, want 0", st.Objects)
+		t.Errorf("Objects after FenceRetention = %d, want 0", st.Objects)
 	}
 	// The fence is gone: a new fill of any generation is stored, but a fill
 	// older than the forgotten purge is still refused.
@@ -298,7 +298,7 @@ func TestFencesExpire(t *testing.T) {
 
 func TestFencedObjectWithEntriesOutlivesItsFence(t *testing.T) {
 	clk := &clock{now: t0}
-	c := newTestCache(t, Config{Now: clk.Now, MaxRetention: time.Hour})
+	c := newTestCache(t, Config{Now: clk.Now, FenceRetention: time.Hour})
 	e := newEntry("k", "b", "o", 5)
 	c.Purge(Selector{Kind: ByKey, Bucket: "b", Value: "o", Generation: 5})
 	fill(c, e)

@@ -226,13 +226,15 @@ func TestHerdCoalescesToOneOriginRequest(t *testing.T) {
 	te.put("hot", strings.Repeat("h", 4096), origin.Headers{CacheControl: "max-age=60"})
 	var wg sync.WaitGroup
 	bodies := make([]string, 200)
+	statuses := make([]string, 200)
 	start := make(chan struct{})
 	for i := range bodies {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			bodies[i] = te.get("/hot").body
+			r := te.get("/hot")
+			bodies[i], statuses[i] = r.body, r.h("Cache-Status")
 		}()
 	}
 	close(start)
@@ -240,10 +242,19 @@ func TestHerdCoalescesToOneOriginRequest(t *testing.T) {
 	if n := te.store.gets.Load(); n != 1 {
 		t.Fatalf("%d origin requests for 200 concurrent misses, want 1", n)
 	}
+	leaders := 0
 	for i, b := range bodies {
 		if b != strings.Repeat("h", 4096) {
 			t.Fatalf("client %d got %d bytes", i, len(b))
 		}
+		if statuses[i] == "edge; fwd=uri-miss; stored; ttl=60" {
+			leaders++
+		} else if !strings.HasSuffix(statuses[i], "; collapsed") && !strings.HasPrefix(statuses[i], "edge; hit") {
+			t.Fatalf("client %d: Cache-Status %q: neither the fill, a waiter on it, nor a hit", i, statuses[i])
+		}
+	}
+	if leaders != 1 {
+		t.Fatalf("%d responses claim to be the fill, want 1", leaders)
 	}
 }
 

@@ -47,6 +47,10 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key string, pa
 		return e.fill(site, key, req, stale), nil
 	})
 	res := (<-ch).Val.(*fillResult)
+	var joined cacheStatus
+	if !leader {
+		joined = collapsed
+	}
 	switch {
 	case res.err != nil:
 		if stale != nil && !stale.MustRevalidate && stale.WithinStaleIfError(e.cfg.Now()) {
@@ -66,11 +70,11 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key string, pa
 		// Not for sharing: fetch this waiter's own copy.
 		e.streamThrough(ctx, e.fetchRequest(ctx, site, path))
 	case res.revalidated:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusRevalidated)
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusRevalidated|joined)
 	case res.stored:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissStored)
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissStored|joined)
 	default:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissNotStored)
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissNotStored|joined)
 	}
 }
 

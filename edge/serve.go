@@ -22,6 +22,10 @@ const (
 	statusMissNotStored                           // fetched, not stored
 	statusRevalidated                             // stale, origin said 304
 	statusBypass                                  // not cacheable (too big, method)
+
+	// collapsed marks a request that waited for another request's fill
+	// (RFC 9211 "collapsed").
+	collapsed cacheStatus = 1 << 8
 )
 
 // entryMeta is what the edge keeps in Entry.Meta: headers split into
@@ -49,7 +53,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 		rh.SetCanonical(p[0], p[1])
 	}
 	var num [24]byte
-	if cs != statusMissStored && cs != statusMissNotStored && cs != statusBypass {
+	if base := cs &^ collapsed; base != statusMissStored && base != statusMissNotStored && base != statusBypass {
 		age := entry.Age(now) / time.Second
 		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age), 10))
 	}
@@ -87,7 +91,7 @@ var (
 // appendCacheStatus writes the RFC 9211 Cache-Status value for cs.
 func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Time, detail string) []byte {
 	b = append(b, "edge; "...)
-	switch cs {
+	switch cs &^ collapsed {
 	case statusHit, statusStaleWhileRevalidate, statusStaleIfError:
 		b = append(b, "hit; ttl="...)
 		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
@@ -115,6 +119,9 @@ func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Ti
 			b = append(b, "; detail="...)
 			b = append(b, detail...)
 		}
+	}
+	if cs&collapsed != 0 {
+		b = append(b, "; collapsed"...)
 	}
 	return b
 }
