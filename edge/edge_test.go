@@ -321,3 +321,30 @@ func TestStrongConsistencyConfirmsEveryHit(t *testing.T) {
 		t.Fatalf("%d origin reads, want 4: one per request", n)
 	}
 }
+
+// A panic while filling is answered 502, logged and counted; the edge
+// keeps serving.
+func TestPanicInFillIsContained(t *testing.T) {
+	te := startEdge(t)
+	te.store.panicKey = "boom"
+	te.put("fine", "ok", origin.Headers{CacheControl: "max-age=60"})
+	if r := te.get("/boom"); r.status != 502 {
+		t.Fatalf("panicking fill: %d, want 502", r.status)
+	}
+	if r := te.get("/fine"); r.status != 200 || r.body != "ok" {
+		t.Fatalf("after a panic: %d %q", r.status, r.body)
+	}
+}
+
+func TestSitePolicyFromConfig(t *testing.T) {
+	te := startEdge(t, func(c *edge.Config, _ *countingStore) {
+		c.Sites[0].Consistency = edge.ConsistencyTTL
+		c.Sites[0].PolicyConfig = &edge.PolicyConfig{NegativeTTL: 10 * time.Second}
+	})
+	te.get("/later")
+	te.put("later", "here", origin.Headers{})
+	te.clock.Advance(11 * time.Second)
+	if r := te.get("/later"); r.status != 200 {
+		t.Fatalf("after the site's 10 s negative TTL: %d", r.status)
+	}
+}

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -93,7 +94,16 @@ func (e *Edge) fetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *
 
 // fill fetches from the origin and stores what may be stored. It runs once
 // per key at a time, under the fetch timeout.
-func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entry) *fillResult {
+func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entry) (res *fillResult) {
+	// A fill runs on singleflight's goroutine, out of reach of the
+	// handler's recover: a panic here would end the process.
+	defer func() {
+		if p := recover(); p != nil {
+			e.stats.panics.Add(1)
+			e.log.Error("panic in fill", zap.String("key", key), zap.Any("panic", p), zap.Stack("stack"))
+			res = &fillResult{err: fmt.Errorf("fill panicked: %v", p)}
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	defer cancel()
 	e.stats.originFetches.Add(1)

@@ -47,10 +47,15 @@ type countingStore struct {
 	gets  atomic.Int64
 	delay time.Duration
 	down  atomic.Bool
+	// panicKey makes reads of that key panic.
+	panicKey string
 }
 
 func (s *countingStore) GetObject(ctx context.Context, bucket, key string, opts origin.GetOptions) (*origin.Object, error) {
 	s.gets.Add(1)
+	if key == s.panicKey {
+		panic("injected panic reading " + key)
+	}
 	if s.delay > 0 {
 		time.Sleep(s.delay) // a slow origin, not an ordering device
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/edgecdn/edge/policy"
 )
@@ -32,10 +33,34 @@ type Site struct {
 	Upstream string `yaml:"upstream"`
 	// Consistency is ttl, purge (default) or strong.
 	Consistency Consistency `yaml:"consistency"`
-	// Policy holds the site's caching defaults.
+	// Policy holds the site's caching defaults (what the origin does not say).
 	Policy policy.Defaults `yaml:"-"`
+	// PolicyConfig is Policy as the config file spells it.
+	PolicyConfig *PolicyConfig `yaml:"policy"`
 
 	upstream *url.URL
+}
+
+// PolicyConfig is a site's policy block in the YAML config; durations are
+// Go durations ("3m", "1h"). Unset fields keep policy's defaults.
+type PolicyConfig struct {
+	NegativeTTL          time.Duration `yaml:"negative_ttl"`
+	DefaultTTL           time.Duration `yaml:"default_ttl"`
+	MaxTTL               time.Duration `yaml:"max_ttl"`
+	HeuristicMax         time.Duration `yaml:"heuristic_max"`
+	HeuristicPercent     int           `yaml:"heuristic_percent"`
+	StaleWhileRevalidate time.Duration `yaml:"stale_while_revalidate"`
+	StaleIfError         time.Duration `yaml:"stale_if_error"`
+	AllowSetCookie       bool          `yaml:"allow_set_cookie"`
+}
+
+func (p *PolicyConfig) defaults() policy.Defaults {
+	return policy.Defaults{
+		NegativeTTL: p.NegativeTTL, DefaultTTL: p.DefaultTTL, MaxTTL: p.MaxTTL,
+		HeuristicMax: p.HeuristicMax, HeuristicPercent: p.HeuristicPercent,
+		StaleWhileRevalidate: p.StaleWhileRevalidate, StaleIfError: p.StaleIfError,
+		AllowSetCookie: p.AllowSetCookie,
+	}
 }
 
 // sites finds the site of a request's Host.
@@ -64,6 +89,9 @@ func newSites(list []Site) (*sites, error) {
 				return nil, fmt.Errorf("edge: site %d: upstream %q must be an http:// or https:// URL", i+1, site.Upstream)
 			}
 			site.upstream = u
+		}
+		if site.PolicyConfig != nil {
+			site.Policy = site.PolicyConfig.defaults()
 		}
 		switch site.Consistency {
 		case "":
