@@ -113,6 +113,7 @@ type Cache struct {
 	kick        chan struct{} // asks the background goroutine to drain pending
 	stop        chan struct{}
 	done        chan struct{}
+	stopOnce    sync.Once
 	closeOnce   sync.Once
 
 	stats counters
@@ -336,9 +337,17 @@ func (c *Cache) release(it *item) {
 // concurrent Gets. Calling Close again does nothing.
 func (c *Cache) Close() {
 	c.closeOnce.Do(func() {
-		close(c.stop)
-		<-c.done
+		c.stopBackground()
 		c.pending.close(c)
 		c.store.Close()
+	})
+}
+
+// stopBackground stops the background goroutine and waits for it.
+// Until Close, Sets then stay in the admission map (see pending.go).
+func (c *Cache) stopBackground() {
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		<-c.done
 	})
 }

@@ -140,7 +140,7 @@ func (rs *ruleSet) bans(e *Entry, since uint64) bool {
 //
 // It returns how many entries it invalidated: for ByKey, the number of
 // entries (variants) the object has; for All, the number of entries; for
-// ByPrefix, ByTag and ByHost an estimate from a sample of up to 1024
+// ByPrefix, ByTag and ByHost an estimate from a sample of up to 512
 // entries, exact when the cache holds fewer.
 func (c *Cache) Purge(s Selector) int {
 	c.stats.purges.Add(1)
@@ -229,7 +229,7 @@ func (c *Cache) expireRules(now time.Time) {
 	})
 }
 
-const estimateSample = 1024
+const estimateSample = 512
 
 // estimate counts the stored entries a rule made at sequence seq matched,
 // from a sample when the cache is large. ristretto shards by key hash and

@@ -317,6 +317,7 @@ func TestFencedObjectWithEntriesOutlivesItsFence(t *testing.T) {
 func TestRulesExpireConservatively(t *testing.T) {
 	clk := &clock{now: t0}
 	c := newTestCache(t, Config{Now: clk.Now, MaxRetention: time.Hour})
+	c.stopBackground() // its sweep would check the entries this test leaves unchecked
 	looked := newEntry("looked-at", "b", "a/1", 1)
 	idle := newEntry("idle", "b", "a/2", 1)
 	fill(c, looked)
@@ -331,7 +332,7 @@ func TestRulesExpireConservatively(t *testing.T) {
 	if _, ok := c.Get("looked-at"); !ok {
 		t.Error("entry checked against the forgotten rule became a miss")
 	}
-	// The idle entry was never checked against the rule, which is gone: it
+	// The idle entry was not checked against the rule, which is gone: it
 	// cannot be judged, so it is a miss (never a stale hit).
 	if _, ok := c.Get("idle"); ok {
 		t.Error("entry never checked against a forgotten rule is still served")
@@ -340,6 +341,7 @@ func TestRulesExpireConservatively(t *testing.T) {
 
 func TestRulesAreBounded(t *testing.T) {
 	c := newTestCache(t, Config{})
+	c.stopBackground() // its sweep would check the entries this test leaves unchecked
 	e := newEntry("k", "b", "keep/1", 1)
 	fill(c, e)
 	for i := range maxRules + 10 {
