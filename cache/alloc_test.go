@@ -7,7 +7,7 @@ import "testing"
 // The hit path must not allocate. (ristretto's Get amortises one small
 // allocation per BufferItems calls, for its access ring, which
 // testing.AllocsPerRun rounds away; this package adds none.)
-func TestGetDoesNotAllocate(t *testing.T) {
+func TestGetAllocatesNothing(t *testing.T) {
 	c := newTestCache(t, Config{})
 	fill(c, newEntry("settled", "b", "o1", 1))
 	settle(c)

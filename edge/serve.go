@@ -36,6 +36,10 @@ type entryMeta struct {
 	detail string
 }
 
+// Cost is what the pairs add to the entry's cost: they point into
+// Entry.Header, so only their slice headers count.
+func (m *entryMeta) Cost() int64 { return int64(len(m.pairs))*48 + int64(len(m.detail)) }
+
 func metaOf(e *cache.Entry) *entryMeta {
 	m, _ := e.Meta.(*entryMeta)
 	if m == nil {
