@@ -343,7 +343,11 @@ func TestSitePolicyFromConfig(t *testing.T) {
 	})
 	te.get("/later")
 	te.put("later", "here", origin.Headers{})
-	te.clock.Advance(11 * time.Second)
+	te.clock.Advance(9 * time.Second)
+	if r := te.get("/later"); r.status != 404 {
+		t.Fatalf("within the site's 10 s negative TTL: %d, want the cached 404", r.status)
+	}
+	te.clock.Advance(2 * time.Second)
 	if r := te.get("/later"); r.status != 200 {
 		t.Fatalf("after the site's 10 s negative TTL: %d", r.status)
 	}

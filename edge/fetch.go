@@ -35,6 +35,10 @@ type fetchRequest struct {
 	Key         string
 	// IfNoneMatch revalidates a stored entry.
 	IfNoneMatch string
+	// Primary is the cache key without Vary values; Header carries the
+	// request's values of the headers the response varies by.
+	Primary string
+	Header  map[string]string
 }
 
 // fetcher gets objects from an origin. Implementations: the embedded
@@ -75,7 +79,7 @@ func (f *storeFetcher) fetch(ctx context.Context, req *fetchRequest) (*originRes
 		return &originResponse{Status: http.StatusNotFound, Header: http.Header{}, Generation: int64(seq)}, nil
 	case errors.Is(err, origin.ErrNotModified):
 		info, herr := f.store.HeadObject(ctx, req.Site.Bucket, req.Key, origin.GetOptions{})
-		if herr != nil {
+		if herr != nil || `"`+info.ETag+`"` != req.IfNoneMatch {
 			// Changed between the two reads: fetch it whole.
 			return f.fetch(ctx, &fetchRequest{Site: req.Site, Key: req.Key})
 		}

@@ -31,14 +31,18 @@ type fillResult struct {
 	shareable bool
 	// tooBig: the object streams through; each waiter fetches it itself.
 	tooBig bool
+	// purged: a purge of the object landed during the fill.
+	purged bool
 	err    error
 }
 
 // fillAndServe makes (or joins) the one origin request for key and serves
 // its result. The fetch runs on its own context and timeout: a client that
 // gives up neither cancels it nor fails the other waiters.
-func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key string, path []byte, stale *cache.Entry, now time.Time) {
+func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, now time.Time) {
 	req := e.fetchRequest(ctx, site, path)
+	req.Primary = primary
+	req.Header = varyHeaders(e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale != nil && stale.ETag != "" {
 		req.IfNoneMatch = `"` + stale.ETag + `"`
 	}
@@ -48,13 +52,20 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key string, pa
 		return e.fill(site, key, req, stale), nil
 	})
 	res := (<-ch).Val.(*fillResult)
+	if res.purged && !leader && !retried(ctx) {
+		// A purge landed while the fill ran: this waiter may have arrived
+		// after it, so it must not get the old version. Fill again, once.
+		ctx.SetUserValue(retryMark, true)
+		e.fillAndServe(ctx, site, key, primary, path, nil, now)
+		return
+	}
 	var joined cacheStatus
 	if !leader {
 		joined = collapsed
 	}
 	switch {
 	case res.err != nil:
-		if stale != nil && !stale.MustRevalidate && stale.WithinStaleIfError(e.cfg.Now()) {
+		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
 			e.stats.staleIfError.Add(1)
 			e.serveEntry(ctx, stale, e.cfg.Now(), statusStaleIfError)
 			return
@@ -78,6 +89,11 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key string, pa
 		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissNotStored|joined)
 	}
 }
+
+// retryMark flags a request that already refilled once after a purge.
+const retryMark = "edge.refilled"
+
+func retried(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(retryMark) != nil }
 
 // fetchRequest describes the origin request for ctx.
 func (e *Edge) fetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
@@ -123,8 +139,8 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		}
 	}
 	if resp.Status == http.StatusNotModified && stale != nil {
-		entry := e.refreshed(site, stale, resp, requestedAt)
-		stored := e.cache.Set(fence, entry)
+		entry, storable := e.refreshed(site, key, req, stale, resp, requestedAt)
+		stored := storable && e.cache.Set(fence, entry)
 		return &fillResult{entry: entry, stored: stored, revalidated: true, shareable: true}
 	}
 	if resp.Size > e.cfg.MaxObjectSize {
@@ -152,11 +168,11 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		metaOf(entry).detail = d.Reason
 		return &fillResult{entry: entry, shareable: !personal[d.Reason]}
 	}
-	if len(d.Vary) > 0 && e.varyOf([]byte(key)) == nil {
-		// First sight of a varying response: waiters may have sent other
-		// values of those headers, so they fetch their own; later requests
-		// are keyed by the values.
-		e.learnVary(key, d.Vary)
+	if len(d.Vary) > 0 && !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
+		// First sight of these Vary names for the URI: waiters may have
+		// sent other values of those headers, so they fetch their own;
+		// later requests are keyed by the values.
+		e.learnVary(req.Primary, d.Vary)
 		metaOf(entry).detail = "vary-learned"
 		return &fillResult{entry: entry}
 	}
@@ -164,15 +180,10 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	if !stored {
 		metaOf(entry).detail = "purged-during-fill"
 	}
-	return &fillResult{entry: entry, stored: stored, shareable: true}
+	return &fillResult{entry: entry, stored: stored, purged: !stored, shareable: true}
 }
 
-func bucketOf(site *Site) string {
-	if site.upstream != nil {
-		return "u:" + site.upstream.Host
-	}
-	return site.Bucket
-}
+func bucketOf(site *Site) string { return site.originID }
 
 func objectOf(site *Site, req *fetchRequest) string {
 	if site.upstream != nil {
@@ -216,7 +227,13 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	type span struct{ k0, k1, v0, v1 int }
 	var spans []span
 	for _, name := range names {
-		for _, v := range resp.Header[name] {
+		values := resp.Header[name]
+		if name != "Set-Cookie" {
+			// Field lines of one name combine into one value (RFC 9110 §5.3):
+			// the response writer sets, so a second line would replace the first.
+			values = []string{strings.Join(values, ", ")}
+		}
+		for _, v := range values {
 			k0 := len(raw)
 			raw = append(raw, name...)
 			v0 := len(raw)
@@ -241,36 +258,35 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 
 // refreshed is a stale entry confirmed by a 304: the same body with the
 // freshness the new headers give (RFC 9111 §4.3.4).
-func (e *Edge) refreshed(site *Site, stale *cache.Entry, resp *originResponse, requestedAt time.Time) *cache.Entry {
+func (e *Edge) refreshed(site *Site, key string, req *fetchRequest, stale *cache.Entry, resp *originResponse, requestedAt time.Time) (*cache.Entry, bool) {
 	h := http.Header{}
 	for _, p := range metaOf(stale).pairs {
 		h.Add(string(p[0]), string(p[1]))
 	}
 	for name, vs := range resp.Header {
 		if !storedHeaderSkip[name] {
-			h[name] = vs
+			h[name] = vs // the 304's fields replace the stored ones (§4.3.4)
 		}
 	}
 	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
-		Status: http.StatusOK, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
+		Status: stale.Status, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
-	n := *stale
-	n.StoredAt, n.InitialAge, n.FreshFor = e.cfg.Now(), d.InitialAge, d.Lifetime
-	n.StaleWhileRevalidate, n.StaleIfError = d.StaleWhileRevalidate, d.StaleIfError
-	n.MustRevalidate, n.NoCache = d.MustRevalidate, d.NoCache
-	if resp.Generation > n.Generation {
-		n.Generation = resp.Generation
+	merged := &originResponse{
+		Status: stale.Status, Header: h, Generation: max(stale.Generation, resp.Generation),
+		ETag: stale.ETag, LastMod: stale.LastModified, Tags: stale.Tags,
 	}
-	return &n
+	return e.newEntry(site, key, req, merged, stale.Body, d, requestedAt), d.Store
 }
 
 // refreshInBackground revalidates a stale entry once per key while the
 // stale copy is being served (stale-while-revalidate).
-func (e *Edge) refreshInBackground(site *Site, key string, path []byte, ctx *fasthttp.RequestCtx, stale *cache.Entry) {
+func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte, ctx *fasthttp.RequestCtx, stale *cache.Entry) {
 	if !e.refreshing.add(key) {
 		return
 	}
 	req := e.fetchRequest(ctx, site, path)
+	req.Primary = primary
+	req.Header = varyHeaders(e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale.ETag != "" {
 		req.IfNoneMatch = `"` + stale.ETag + `"`
 	}

@@ -31,7 +31,7 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			zap.ByteString("method", ctx.Method()), zap.ByteString("host", ctx.Request.Header.Host()),
 			zap.ByteString("uri", ctx.RequestURI()), zap.Int("status", ctx.Response.StatusCode()),
 			zap.ByteString("cache_status", ctx.Response.Header.Peek("Cache-Status")),
-			zap.Int("bytes", len(ctx.Response.Body())))
+			zap.Int("bytes", ctx.Response.Header.ContentLength())) // Body() would buffer a streamed response
 	}
 }
 
@@ -123,13 +123,7 @@ var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }
 // and, for upstream sites, the query as sent (objects of a bucket do not
 // vary by query, so it is not part of their key).
 func appendKey(dst []byte, site *Site, path, query []byte) []byte {
-	if site.upstream != nil {
-		dst = append(dst, "u:"...)
-		dst = append(dst, site.upstream.Host...)
-	} else {
-		dst = append(dst, "b:"...)
-		dst = append(dst, site.Bucket...)
-	}
+	dst = append(dst, site.originID...)
 	dst = append(dst, 0)
 	dst = append(dst, path...)
 	if site.upstream != nil && len(query) > 0 {
@@ -147,6 +141,7 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 	path := requestPath(ctx)
 	kb := keyBufs.Get().(*[]byte)
 	key := appendKey((*kb)[:0], site, path, ctx.URI().QueryString())
+	primary := len(key)
 	if vary := e.varyOf(key); vary != nil {
 		key = appendVary(key, vary, &ctx.Request.Header)
 	}
@@ -160,11 +155,13 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 	if ok && e.servableStale(site, entry, now) {
 		e.stats.staleHits.Add(1)
 		e.serveEntry(ctx, entry, now, statusStaleWhileRevalidate)
-		e.refreshInBackground(site, string(key), path, ctx, entry)
+		full := string(key)
+		e.refreshInBackground(site, full, full[:primary], path, ctx, entry)
 		return
 	}
 	e.stats.misses.Add(1)
-	e.fillAndServe(ctx, site, string(key), path, entry, now)
+	full := string(key)
+	e.fillAndServe(ctx, site, full, full[:primary], path, entry, now)
 }
 
 // usable: a fresh entry that needs no revalidation.
@@ -172,9 +169,10 @@ func (e *Edge) usable(site *Site, entry *cache.Entry, now time.Time) bool {
 	return site.Consistency != ConsistencyStrong && !entry.NoCache && entry.Fresh(now)
 }
 
-// servableStale: stale but within stale-while-revalidate.
+// servableStale: stale but within stale-while-revalidate (policy leaves
+// the window zero whenever stale serving is forbidden).
 func (e *Edge) servableStale(site *Site, entry *cache.Entry, now time.Time) bool {
-	return site.Consistency != ConsistencyStrong && !entry.NoCache && !entry.MustRevalidate && entry.WithinStaleWhileRevalidate(now)
+	return site.Consistency != ConsistencyStrong && !entry.NoCache && entry.WithinStaleWhileRevalidate(now)
 }
 
 // bothFramings reports whether a raw header block carries both

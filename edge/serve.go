@@ -54,6 +54,10 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	rh := &ctx.Response.Header
 	meta := metaOf(entry)
 	for _, p := range meta.pairs {
+		if len(p[0]) == len("Set-Cookie") && string(p[0]) == "Set-Cookie" {
+			rh.AddBytesKV(p[0], p[1]) // one line per cookie
+			continue
+		}
 		rh.SetCanonical(p[0], p[1])
 	}
 	var num [24]byte

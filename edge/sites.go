@@ -39,6 +39,10 @@ type Site struct {
 	PolicyConfig *PolicyConfig `yaml:"policy"`
 
 	upstream *url.URL
+	// originID names where the site's objects come from, in cache keys and
+	// purges: the bucket, or the whole upstream URL (two sites on one
+	// upstream host with different base paths must not share entries).
+	originID string
 }
 
 // PolicyConfig is a site's policy block in the YAML config; durations are
@@ -89,6 +93,10 @@ func newSites(list []Site) (*sites, error) {
 				return nil, fmt.Errorf("edge: site %d: upstream %q must be an http:// or https:// URL", i+1, site.Upstream)
 			}
 			site.upstream = u
+		}
+		site.originID = site.Bucket
+		if site.upstream != nil {
+			site.originID = "u:" + strings.TrimSuffix(site.upstream.String(), "/")
 		}
 		if site.PolicyConfig != nil {
 			site.Policy = site.PolicyConfig.defaults()

@@ -63,6 +63,9 @@ func (f *httpFetcher) fetch(ctx context.Context, req *fetchRequest) (*originResp
 	if err != nil {
 		return nil, err
 	}
+	for name, v := range req.Header {
+		hreq.Header.Set(name, v)
+	}
 	if req.IfNoneMatch != "" {
 		hreq.Header.Set("If-None-Match", req.IfNoneMatch)
 	}
@@ -130,8 +133,9 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 		return
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize))
-	if err != nil {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
+	if err != nil || int64(len(body)) > e.cfg.MaxObjectSize {
+		// Never a silently cut body: too big to relay is a gateway error.
 		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
 		return
 	}

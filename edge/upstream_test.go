@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/origin"
@@ -18,6 +20,7 @@ import (
 type upstream struct {
 	*httptest.Server
 	hits    atomic.Int64
+	mu      sync.Mutex
 	headers map[string]http.Header // path → response headers
 	bodies  map[string]string
 }
@@ -31,10 +34,20 @@ func startUpstream(t *testing.T) *upstream {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		for k, vs := range u.headers[r.URL.Path] {
+		u.mu.Lock()
+		hdr, body := u.headers[r.URL.Path], u.bodies[r.URL.Path]
+		u.mu.Unlock()
+		for k, vs := range hdr {
 			w.Header()[k] = vs
 		}
-		fmt.Fprint(w, u.bodies[r.URL.Path])
+		if etag := hdr.Get("ETag"); etag != "" && r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		if v := hdr.Get("Vary"); v != "" {
+			body += "|" + r.Header.Get(v) // the variant the origin chose
+		}
+		fmt.Fprint(w, body)
 	}))
 	t.Cleanup(u.Close)
 	return u
@@ -45,7 +58,9 @@ func (u *upstream) serve(path, body string, hdr ...string) {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		h.Add(hdr[i], hdr[i+1])
 	}
+	u.mu.Lock()
 	u.headers[path], u.bodies[path] = h, body
+	u.mu.Unlock()
 }
 
 func upstreamEdge(t *testing.T, u *upstream, cfg edge.Config) *testEdge {
@@ -108,8 +123,8 @@ func TestLargeObjectsStreamThrough(t *testing.T) {
 			t.Fatalf("big object: %d %d bytes %q", r.status, len(r.body), r.h("Cache-Status"))
 		}
 	}
-	if n := te.store.gets.Load(); n < 2 {
-		t.Fatalf("%d origin reads: a big object must not be cached", n)
+	if n := te.store.gets.Load(); n < 3 {
+		t.Fatalf("%d origin reads for 2 requests: a big object must not be cached", n)
 	}
 }
 
@@ -130,5 +145,72 @@ func TestServerLimits(t *testing.T) {
 	all, _ := io.ReadAll(c)
 	if n := strings.Count(string(all), "HTTP/1.1 "); n != 1 || !strings.HasPrefix(string(all), "HTTP/1.1 400") {
 		t.Fatalf("ambiguous framing: %d responses, first %.40q", n, all)
+	}
+}
+
+// Two sites on one upstream host with different base paths keep apart.
+func TestUpstreamBasePathsDoNotShareEntries(t *testing.T) {
+	u := startUpstream(t)
+	u.serve("/a/index.html", "site A", "Cache-Control", "max-age=60")
+	u.serve("/b/index.html", "site B", "Cache-Control", "max-age=60")
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{
+		{Hosts: []string{"a.example"}, Upstream: u.URL + "/a"},
+		{Hosts: []string{"b.example"}, Upstream: u.URL + "/b"},
+	}}, edge.Origin{})
+	if r := te.get("/index.html", "Host", "a.example"); r.body != "site A" {
+		t.Fatalf("site A: %q", r.body)
+	}
+	if r := te.get("/index.html", "Host", "b.example"); r.body != "site B" {
+		t.Fatalf("site B served %q", r.body)
+	}
+}
+
+// A 304 refreshes the stored headers, not only the freshness (RFC 9111
+// §4.3.4); repeated field lines reach the client whole.
+func TestRevalidationRefreshesHeaders(t *testing.T) {
+	u := startUpstream(t)
+	u.serve("/h", "body", "Cache-Control", "max-age=10", "ETag", `"e1"`, "Link", "</a>; rel=preload", "Link", "</b>; rel=preload")
+	te := upstreamEdge(t, u, edge.Config{})
+	r := te.get("/h")
+	if r.h("Link") != "</a>; rel=preload, </b>; rel=preload" {
+		t.Fatalf("two Link lines became %q", r.h("Link"))
+	}
+	u.serve("/h", "body", "Cache-Control", "max-age=3600", "ETag", `"e1"`)
+	te.clock.Advance(20 * time.Second)
+	r = te.get("/h")
+	if !strings.Contains(r.h("Cache-Status"), "fwd-status=304") || r.h("Cache-Control") != "max-age=3600" || r.body != "body" {
+		t.Fatalf("after the 304: %q Cache-Control %q body %q", r.h("Cache-Status"), r.h("Cache-Control"), r.body)
+	}
+}
+
+// Vary: each variant is fetched with its own header values and cached apart.
+func TestVaryKeysVariants(t *testing.T) {
+	u := startUpstream(t)
+	u.serve("/v", "page", "Cache-Control", "max-age=60", "Vary", "Accept-Language")
+	te := upstreamEdge(t, u, edge.Config{})
+	for range 3 {
+		for _, lang := range []string{"en", "fr"} {
+			if r := te.get("/v", "Accept-Language", lang); r.body != "page|"+lang {
+				t.Fatalf("Accept-Language %s got %q", lang, r.body)
+			}
+		}
+	}
+	if n := u.hits.Load(); n > 3 {
+		t.Fatalf("%d origin requests for 2 variants, want at most 3 (one to learn Vary, one per variant)", n)
+	}
+	if r := te.get("/v", "Accept-Language", "fr"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Fatalf("variant not cached: %q", r.h("Cache-Status"))
+	}
+}
+
+// s-maxage with the origin's own stale-while-revalidate serves stale.
+func TestSMaxAgeWithStaleWhileRevalidate(t *testing.T) {
+	u := startUpstream(t)
+	u.serve("/s", "x", "Cache-Control", "s-maxage=10, stale-while-revalidate=60")
+	te := upstreamEdge(t, u, edge.Config{})
+	te.get("/s")
+	te.clock.Advance(20 * time.Second)
+	if r := te.get("/s"); !strings.Contains(r.h("Cache-Status"), "detail=stale-while-revalidate") {
+		t.Fatalf("s-maxage + SWR: %q", r.h("Cache-Status"))
 	}
 }

@@ -41,3 +41,23 @@ func appendVary(key []byte, names []string, h *fasthttp.RequestHeader) []byte {
 func unescape(s string) (string, error) {
 	return url.PathUnescape(s)
 }
+
+// negotiation are the request headers an origin commonly varies by; they
+// go to the origin even before a Vary is known, so the first response is
+// the variant this client asked for.
+var negotiation = []string{"Accept", "Accept-Encoding", "Accept-Language"}
+
+// varyHeaders copies the request's values of the varying headers (and of
+// the negotiation headers), which the origin must see to answer for this
+// variant.
+func varyHeaders(names []string, h *fasthttp.RequestHeader) map[string]string {
+	out := make(map[string]string, len(names)+len(negotiation))
+	for _, list := range [][]string{negotiation, names} {
+		for _, n := range list {
+			if v := h.Peek(n); len(v) > 0 {
+				out[n] = string(v)
+			}
+		}
+	}
+	return out
+}
