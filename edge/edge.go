@@ -131,3 +131,18 @@ func (e *Edge) ApplyEvent(ev origin.Event) {
 		e.cache.Purge(cache.Selector{Kind: cache.ByPrefix, Bucket: ev.Bucket, Value: ""})
 	}
 }
+
+// Stats are the edge's request counters since start.
+type Stats struct {
+	Hits, StaleHits, StaleIfError, Misses, Rejected uint64
+	OriginFetches, BackgroundRefreshes, Panics      uint64
+}
+
+// Stats returns the current counters.
+func (e *Edge) Stats() Stats {
+	return Stats{
+		Hits: e.stats.hits.Load(), StaleHits: e.stats.staleHits.Load(), StaleIfError: e.stats.staleIfError.Load(),
+		Misses: e.stats.misses.Load(), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
+		BackgroundRefreshes: e.stats.backgroundRefreshes.Load(), Panics: e.stats.panics.Load(),
+	}
+}

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -350,5 +351,33 @@ func TestSitePolicyFromConfig(t *testing.T) {
 	te.clock.Advance(2 * time.Second)
 	if r := te.get("/later"); r.status != 200 {
 		t.Fatalf("after the site's 10 s negative TTL: %d", r.status)
+	}
+}
+
+// A request that arrives after a write was acknowledged never gets the old
+// version, even when it joins a fill of the old version still in flight.
+func TestJoinAfterPurgeGetsNewVersion(t *testing.T) {
+	te := startEdge(t)
+	te.put("doc", "v1", origin.Headers{CacheControl: "max-age=600"})
+	te.store.holdKey = "doc"
+	te.store.entered, te.store.release = make(chan struct{}, 4), make(chan struct{})
+	first := make(chan response, 1)
+	go func() { first <- te.get("/doc") }()
+	<-te.store.entered // the fill holds v1
+	te.put("doc", "v2", origin.Headers{CacheControl: "max-age=600"})
+	second := make(chan response, 1)
+	go func() { second <- te.get("/doc") }()
+	for te.edge.Stats().Misses < 2 {
+		runtime.Gosched() // until the second request has missed and joined or begun a fill
+	}
+	close(te.store.release)
+	if r := <-first; r.body != "v1" && r.body != "v2" {
+		t.Fatalf("first request: %q", r.body)
+	}
+	if r := <-second; r.body != "v2" {
+		t.Fatalf("a request made after the overwrite was acknowledged got %q (%s)", r.body, r.h("Cache-Status"))
+	}
+	if r := te.get("/doc"); r.body != "v2" {
+		t.Fatalf("cached after the race: %q", r.body)
 	}
 }

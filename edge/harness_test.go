@@ -49,6 +49,10 @@ type countingStore struct {
 	down  atomic.Bool
 	// panicKey makes reads of that key panic.
 	panicKey string
+	// holdKey: reads of that key signal entered once they have the object,
+	// then wait for release (a slow fill of a version, deterministically).
+	holdKey          string
+	entered, release chan struct{}
 }
 
 func (s *countingStore) GetObject(ctx context.Context, bucket, key string, opts origin.GetOptions) (*origin.Object, error) {
@@ -62,7 +66,12 @@ func (s *countingStore) GetObject(ctx context.Context, bucket, key string, opts 
 	if s.down.Load() {
 		return nil, io.ErrUnexpectedEOF
 	}
-	return s.Store.GetObject(ctx, bucket, key, opts)
+	obj, err := s.Store.GetObject(ctx, bucket, key, opts)
+	if key == s.holdKey && s.release != nil {
+		s.entered <- struct{}{}
+		<-s.release
+	}
+	return obj, err
 }
 
 // testEdge is an edge on loopback in front of a real engine.
