@@ -7,6 +7,7 @@ package edge
 import (
 	"errors"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,9 +54,11 @@ type Edge struct {
 	// refreshing marks keys with a background revalidation running.
 	refreshing syncSet
 	vary       varyNames
-	log        *zap.Logger
-	stats      stats
-	reqs       atomic.Uint64
+	// tooBig remembers keys of objects over MaxObjectSize (key → when).
+	tooBig sync.Map
+	log    *zap.Logger
+	stats  stats
+	reqs   atomic.Uint64
 }
 
 // New builds an edge for the sites, filling from o.

@@ -77,6 +77,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 			ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
 		}
 	case res.tooBig:
+		e.tooBig.Store(key, e.cfg.Now())
 		e.streamThrough(ctx, req)
 	case !res.shareable && !leader:
 		// Not for sharing: fetch this waiter's own copy.
@@ -320,6 +321,10 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest) {
 		cancel()
 		if resp.Body != nil {
 			resp.Body.Close()
+		}
+		if resp.Size >= 0 {
+			ctx.Response.Header.SetContentLength(int(resp.Size))
+			ctx.Response.SkipBody = true
 		}
 		return
 	}

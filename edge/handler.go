@@ -161,6 +161,10 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 	}
 	e.stats.misses.Add(1)
 	full := string(key)
+	if e.knownTooBig(full, now) {
+		e.streamThrough(ctx, e.fetchRequest(ctx, site, path)) // no fill: it would fetch twice
+		return
+	}
 	e.fillAndServe(ctx, site, full, full[:primary], path, entry, now)
 }
 
@@ -203,4 +207,20 @@ func bothFramings(raw []byte) bool {
 func hasFieldName(line []byte, name string) bool {
 	colon := bytes.IndexByte(line, ':')
 	return colon >= 0 && strings.EqualFold(string(bytes.TrimSpace(line[:colon])), name)
+}
+
+// tooBigFor is how long an object seen over MaxObjectSize streams through
+// without a fill being tried first.
+const tooBigFor = time.Minute
+
+func (e *Edge) knownTooBig(key string, now time.Time) bool {
+	v, ok := e.tooBig.Load(key)
+	if !ok {
+		return false
+	}
+	if now.Sub(v.(time.Time)) > tooBigFor {
+		e.tooBig.Delete(key)
+		return false
+	}
+	return true
 }
