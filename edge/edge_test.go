@@ -64,6 +64,15 @@ func TestConditionalFromCache(t *testing.T) {
 	if r.status != 200 || r.body != "hello" {
 		t.Fatalf("non-matching If-None-Match: %d", r.status)
 	}
+	if r := te.get("/a.txt", "If-Match", `"other"`, "Range", "bytes=0-1"); r.status != 412 {
+		t.Fatalf("If-Match naming another version: %d, want 412", r.status)
+	}
+	if r := te.get("/a.txt", "If-Match", `"`+info.ETag+`"`, "Range", "bytes=0-1"); r.status != 206 || r.body != "he" {
+		t.Fatalf("If-Match naming this version: %d %q", r.status, r.body)
+	}
+	if r := te.get("/a.txt", "If-Unmodified-Since", info.LastModified.Add(-time.Hour).UTC().Format(http.TimeFormat)); r.status != 412 {
+		t.Fatalf("If-Unmodified-Since before Last-Modified: %d, want 412", r.status)
+	}
 	if n := te.store.gets.Load(); n != 1 {
 		t.Fatalf("%d origin reads, want 1: conditionals are answered from the cache", n)
 	}

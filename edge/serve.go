@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"time"
@@ -69,6 +70,11 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, entry, now, meta.detail))
 
 	status := entry.Status
+	if status == fasthttp.StatusOK && preconditionFailed(&ctx.Request.Header, entry) {
+		ctx.Response.ResetBody()
+		ctx.SetStatusCode(fasthttp.StatusPreconditionFailed)
+		return
+	}
 	if status == fasthttp.StatusOK && notModified(&ctx.Request.Header, entry) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		rh.Del(fasthttp.HeaderContentType)
@@ -132,6 +138,34 @@ func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Ti
 		b = append(b, "; collapsed"...)
 	}
 	return b
+}
+
+// preconditionFailed evaluates If-Match, else If-Unmodified-Since (RFC 9110
+// §13.2.2 steps 1 and 2): a resumed download must not get ranges of a
+// newer version. If-Match compares strongly.
+func preconditionFailed(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
+	if im := h.Peek(fasthttp.HeaderIfMatch); len(im) > 0 {
+		if len(im) == 1 && im[0] == '*' {
+			return false
+		}
+		return entry.ETag == "" || !strongListMatches(im, entry.ETag)
+	}
+	if ius := h.Peek(fasthttp.HeaderIfUnmodifiedSince); len(ius) > 0 && !entry.LastModified.IsZero() {
+		t, err := http.ParseTime(string(ius))
+		return err == nil && entry.LastModified.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+// strongListMatches is etagListMatches without weak tags.
+func strongListMatches(list []byte, etag string) bool {
+	for item := range bytes.SplitSeq(list, []byte(",")) {
+		item = trimSpace(item)
+		if len(item) >= 2 && item[0] == '"' && string(item[1:len(item)-1]) == etag {
+			return true
+		}
+	}
+	return false
 }
 
 // notModified evaluates If-None-Match, else If-Modified-Since, against the
