@@ -104,16 +104,8 @@ func objectHeader(info *origin.ObjectInfo) http.Header {
 		ct = "application/octet-stream"
 	}
 	h.Set("Content-Type", ct)
-	for name, v := range map[string]string{
-		"Cache-Control":       info.CacheControl,
-		"Content-Disposition": info.ContentDisposition,
-		"Content-Encoding":    info.ContentEncoding,
-		"Content-Language":    info.ContentLanguage,
-		"Expires":             info.Expires,
-	} {
-		if v != "" {
-			h.Set(name, v)
-		}
+	for _, f := range info.Fields() {
+		h.Set(f[0], f[1])
 	}
 	h.Set("X-Object-Generation", strconv.FormatInt(info.Generation, 10))
 	return h

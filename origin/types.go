@@ -33,6 +33,25 @@ type Headers struct {
 	Expires            string `json:"ex,omitempty"`
 }
 
+// Fields returns the stored headers that are set, as HTTP field name and
+// value pairs in a fixed order (Content-Type aside: its default is the
+// caller's to choose).
+func (h *Headers) Fields() [][2]string {
+	out := make([][2]string, 0, 5)
+	for _, f := range [...][2]string{
+		{"Cache-Control", h.CacheControl},
+		{"Content-Disposition", h.ContentDisposition},
+		{"Content-Encoding", h.ContentEncoding},
+		{"Content-Language", h.ContentLanguage},
+		{"Expires", h.Expires},
+	} {
+		if f[1] != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // ObjectInfo is an object's metadata.
 type ObjectInfo struct {
 	Bucket string `json:"-"`

@@ -170,16 +170,8 @@ func (r *request) setObjectHeaders(info *origin.ObjectInfo) {
 		ct = "binary/octet-stream"
 	}
 	rh.SetContentType(ct)
-	for name, v := range map[string]string{
-		"Cache-Control":       info.CacheControl,
-		"Content-Disposition": info.ContentDisposition,
-		"Content-Encoding":    info.ContentEncoding,
-		"Content-Language":    info.ContentLanguage,
-		"Expires":             info.Expires,
-	} {
-		if v != "" {
-			rh.Set(name, v)
-		}
+	for _, f := range info.Fields() {
+		rh.Set(f[0], f[1])
 	}
 	for k, v := range info.UserMeta {
 		rh.Set("x-amz-meta-"+k, v)
