@@ -70,12 +70,16 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, entry, now, meta.detail))
 
 	status := entry.Status
-	if status == fasthttp.StatusOK && preconditionFailed(&ctx.Request.Header, entry) {
+	conditional, ranged := false, false
+	if status == fasthttp.StatusOK {
+		conditional, ranged = scanRequest(&ctx.Request.Header)
+	}
+	if conditional && preconditionFailed(&ctx.Request.Header, entry) {
 		ctx.Response.ResetBody()
 		ctx.SetStatusCode(fasthttp.StatusPreconditionFailed)
 		return
 	}
-	if status == fasthttp.StatusOK && notModified(&ctx.Request.Header, entry) {
+	if conditional && notModified(&ctx.Request.Header, entry) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		rh.Del(fasthttp.HeaderContentType)
 		rh.Del(fasthttp.HeaderContentEncoding)
@@ -84,7 +88,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	}
 	ctx.SetStatusCode(status)
 	body := entry.Body
-	if status == fasthttp.StatusOK && len(ctx.Request.Header.Peek(fasthttp.HeaderRange)) > 0 && ifRangeHolds(&ctx.Request.Header, entry) {
+	if ranged && ifRangeHolds(&ctx.Request.Header, entry) {
 		if served := serveRanges(ctx, entry); served {
 			return
 		}
@@ -138,6 +142,21 @@ func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Ti
 		b = append(b, "; collapsed"...)
 	}
 	return b
+}
+
+// scanRequest tells in one pass over the request headers whether any
+// If-* precondition or a Range is present: most hits have neither, and a
+// Peek per header name costs more than the pass.
+func scanRequest(h *fasthttp.RequestHeader) (conditional, ranged bool) {
+	for k := range h.All() {
+		switch {
+		case len(k) > 3 && (k[0]|0x20) == 'i' && (k[1]|0x20) == 'f' && k[2] == '-':
+			conditional = true
+		case len(k) == 5 && (k[0]|0x20) == 'r' && string(k[1:]) == "ange":
+			ranged = true
+		}
+	}
+	return conditional, ranged
 }
 
 // preconditionFailed evaluates If-Match, else If-Unmodified-Since (RFC 9110
