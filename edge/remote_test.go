@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -58,5 +59,40 @@ func TestRemoteOriginServer(t *testing.T) {
 	}
 	if n := requests.Load(); n != 2 {
 		t.Fatalf("the origin server saw %d requests, want 2 (one miss, one 404)", n)
+	}
+}
+
+// stale-if-error with the remote origin server stopped: the edge serves its
+// stale copy within the window and 502 after it.
+func TestStaleIfErrorWhenOriginServerStops(t *testing.T) {
+	engine, err := origin.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	engine.CreateBucket(ctx, "public")
+	h, _ := s3.New(engine, s3.Config{PublicBuckets: []string{"public"}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := s3.NewServer(h, s3.ServerConfig{})
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	u, _ := url.Parse("http://" + ln.Addr().String())
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.Origin{URL: u})
+	engine.PutObject(ctx, "public", "k", strings.NewReader("kept"), origin.PutOptions{Size: 4, Headers: origin.Headers{CacheControl: "max-age=10, stale-if-error=300"}})
+	if r := te.get("/k"); r.body != "kept" {
+		t.Fatalf("fill: %q", r.body)
+	}
+	srv.Shutdown() // the origin is gone: connections are refused
+	<-done
+	te.clock.Advance(60 * time.Second)
+	if r := te.get("/k"); r.status != 200 || r.body != "kept" || !strings.Contains(r.h("Cache-Status"), "stale-if-error") {
+		t.Fatalf("origin stopped, within stale-if-error: %d %q %q", r.status, r.body, r.h("Cache-Status"))
+	}
+	te.clock.Advance(10 * time.Minute)
+	if r := te.get("/k"); r.status != 502 {
+		t.Fatalf("origin stopped, past stale-if-error: %d, want 502", r.status)
 	}
 }
