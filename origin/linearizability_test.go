@@ -10,7 +10,6 @@ import (
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/edgecdn/edge/origin"
+	"github.com/edgecdn/edge/origin/origintest"
 )
 
 // The linearizability harness: clients run random gets, puts, deletes and
@@ -199,70 +199,54 @@ func runLinearizabilityHistory(t *testing.T, s origin.Store, seed uint64) []porc
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%d", i)
 	}
-	epoch := time.Now()
-	now := func() int64 { return time.Since(epoch).Nanoseconds() } // monotonic
-
-	histories := make([][]porcupine.Operation, linClients)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for c := range linClients {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(seed, uint64(c)))
-			seen := make(map[string]string) // key → the ETag this client saw last
-			ops := make([]porcupine.Operation, 0, linOpsPerClient)
-			<-start
-			do := func(in linInput) bool {
-				call := now()
-				out, etag, err := linDo(ctx, s, in)
-				ret := now()
-				if err != nil {
-					t.Errorf("client %d: %v", c, err)
-					return false
-				}
-				if etag != "" {
-					seen[in.Key] = etag
-				}
-				ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
-				return true
+	return origintest.ConcurrentHistory(linClients, func(c int, now func() int64) []porcupine.Operation {
+		rng := rand.New(rand.NewPCG(seed, uint64(c)))
+		seen := make(map[string]string) // key → the ETag this client saw last
+		ops := make([]porcupine.Operation, 0, linOpsPerClient)
+		do := func(in linInput) bool {
+			call := now()
+			out, etag, err := linDo(ctx, s, in)
+			ret := now()
+			if err != nil {
+				t.Errorf("client %d: %v", c, err)
+				return false
 			}
-			for i := 0; len(ops) < linOpsPerClient; i++ {
-				key := keys[rng.IntN(len(keys))]
-				value := fmt.Sprintf("seed%d-client%d-op%d", seed, c, i)
-				var ok bool
-				switch p := rng.IntN(100); {
-				case p < 30:
-					ok = do(linInput{Op: linGet, Key: key})
-				case p < 45:
-					ok = do(linInput{Op: linPut, Key: key, Value: value})
-				case p < 52:
-					ok = do(linInput{Op: linDelete, Key: key})
-				default:
-					// A conditional put with the ETag this client saw last
-					// on the key; two times in three a read-modify-write
-					// that reads the key just before.
-					if p < 85 && !do(linInput{Op: linGet, Key: key}) {
-						return
-					}
-					etag := seen[key]
-					if etag == "" {
-						etag = md5Hex(linNeverWrittenID)
-					}
-					ok = do(linInput{Op: linPutIfMatch, Key: key, Value: value, ETag: etag})
-				}
-				if !ok {
-					return
-				}
+			if etag != "" {
+				seen[in.Key] = etag
 			}
-			histories[c] = ops
-		})
-	}
-	close(start)
-	wg.Wait()
-	var all []porcupine.Operation
-	for _, h := range histories {
-		all = append(all, h...)
-	}
-	return all
+			ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
+			return true
+		}
+		for i := 0; len(ops) < linOpsPerClient; i++ {
+			key := keys[rng.IntN(len(keys))]
+			value := fmt.Sprintf("seed%d-client%d-op%d", seed, c, i)
+			var ok bool
+			switch p := rng.IntN(100); {
+			case p < 30:
+				ok = do(linInput{Op: linGet, Key: key})
+			case p < 45:
+				ok = do(linInput{Op: linPut, Key: key, Value: value})
+			case p < 52:
+				ok = do(linInput{Op: linDelete, Key: key})
+			default:
+				// A conditional put with the ETag this client saw last
+				// on the key; two times in three a read-modify-write
+				// that reads the key just before.
+				if p < 85 && !do(linInput{Op: linGet, Key: key}) {
+					return ops
+				}
+				etag := seen[key]
+				if etag == "" {
+					etag = md5Hex(linNeverWrittenID)
+				}
+				ok = do(linInput{Op: linPutIfMatch, Key: key, Value: value, ETag: etag})
+			}
+			if !ok {
+				break
+			}
+		}
+		return ops
+	})
 }
 
 // linDo performs one operation and returns its outcome and the ETag it saw
@@ -322,22 +306,11 @@ func linDo(ctx context.Context, s origin.Store, in linInput) (linOutput, string,
 	panic("unreachable")
 }
 
-// checkLinearizable runs porcupine on history and, unless it is Ok, writes
-// the visualization to the test's artifact directory and logs its path.
+// checkLinearizable checks history against linModel (see
+// origintest.CheckLinearizable).
 func checkLinearizable(t *testing.T, history []porcupine.Operation, name string) porcupine.CheckResult {
 	t.Helper()
-	begin := time.Now()
-	res, info := porcupine.CheckOperationsVerbose(linModel, history, linCheckTimeout)
-	t.Logf("%s: porcupine checked %d operations in %v: %s", name, len(history), time.Since(begin).Round(time.Millisecond), res)
-	if res != porcupine.Ok {
-		path := filepath.Join(t.ArtifactDir(), name+".html")
-		if err := porcupine.VisualizePath(linModel, info, path); err != nil {
-			t.Logf("writing the visualization: %v", err)
-		} else {
-			t.Logf("visualization of the history (open in a browser): %s", path)
-		}
-	}
-	return res
+	return origintest.CheckLinearizable(t, linModel, history, linCheckTimeout, name)
 }
 
 func openLinearizabilityEngine(t *testing.T) *origin.Engine {

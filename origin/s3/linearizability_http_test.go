@@ -8,15 +8,15 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/edgecdn/edge/origin/origintest"
 )
 
 // The HTTP linearizability check: concurrent clients of the real server
@@ -189,85 +189,62 @@ func (k kvClient) do(t *testing.T, call kvCall) (kvAnswer, string, error) {
 // returns every call with the times of its request and response.
 func runHTTPHistory(t *testing.T, kv kvClient, clients, opsPerClient int, keys []string) []porcupine.Operation {
 	t.Helper()
-	epoch := time.Now()
-	clock := func() int64 { return int64(time.Since(epoch)) } // monotonic
-	perClient := make([][]porcupine.Operation, clients)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for id := range clients {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(0x5eed, uint64(id)))
-			lastETag := make(map[string]string) // key → the ETag this client saw last
-			ops := make([]porcupine.Operation, 0, opsPerClient)
-			call := func(c kvCall) bool {
-				begin := clock()
-				ans, etag, err := kv.do(t, c)
-				end := clock()
-				if err != nil {
-					t.Errorf("client %d: %v", id, err)
-					return false
-				}
-				if etag != "" {
-					lastETag[c.Key] = etag
-				}
-				ops = append(ops, porcupine.Operation{ClientId: id, Input: c, Call: begin, Output: ans, Return: end})
-				return true
+	return origintest.ConcurrentHistory(clients, func(id int, clock func() int64) []porcupine.Operation {
+		rng := rand.New(rand.NewPCG(0x5eed, uint64(id)))
+		lastETag := make(map[string]string) // key → the ETag this client saw last
+		ops := make([]porcupine.Operation, 0, opsPerClient)
+		call := func(c kvCall) bool {
+			begin := clock()
+			ans, etag, err := kv.do(t, c)
+			end := clock()
+			if err != nil {
+				t.Errorf("client %d: %v", id, err)
+				return false
 			}
-			<-start
-			for n := 0; len(ops) < opsPerClient; n++ {
-				key := keys[rng.IntN(len(keys))]
-				body := fmt.Sprintf("c%02d-%04d", id, n) // unique across the run
-				ok := true
-				switch r := rng.IntN(20); {
-				case r < 6:
+			if etag != "" {
+				lastETag[c.Key] = etag
+			}
+			ops = append(ops, porcupine.Operation{ClientId: id, Input: c, Call: begin, Output: ans, Return: end})
+			return true
+		}
+		for n := 0; len(ops) < opsPerClient; n++ {
+			key := keys[rng.IntN(len(keys))]
+			body := fmt.Sprintf("c%02d-%04d", id, n) // unique across the run
+			ok := true
+			switch r := rng.IntN(20); {
+			case r < 6:
+				ok = call(kvCall{Kind: kvGet, Key: key})
+			case r < 9:
+				ok = call(kvCall{Kind: kvPut, Key: key, Body: body})
+			case r < 11:
+				ok = call(kvCall{Kind: kvDelete, Key: key})
+			default:
+				// Compare-and-swap on the ETag last seen, usually right
+				// after reading it; never-seen keys use a tag no body has.
+				if r < 17 {
 					ok = call(kvCall{Kind: kvGet, Key: key})
-				case r < 9:
-					ok = call(kvCall{Kind: kvPut, Key: key, Body: body})
-				case r < 11:
-					ok = call(kvCall{Kind: kvDelete, Key: key})
-				default:
-					// Compare-and-swap on the ETag last seen, usually right
-					// after reading it; never-seen keys use a tag no body has.
-					if r < 17 {
-						ok = call(kvCall{Kind: kvGet, Key: key})
-					}
-					tag, seen := lastETag[key]
-					if !seen {
-						tag = `"00000000000000000000000000000000"`
-					}
-					ok = ok && call(kvCall{Kind: kvPutIfMatch, Key: key, Body: body, IfMatch: tag})
 				}
-				if !ok {
-					return
+				tag, seen := lastETag[key]
+				if !seen {
+					tag = `"00000000000000000000000000000000"`
 				}
+				ok = ok && call(kvCall{Kind: kvPutIfMatch, Key: key, Body: body, IfMatch: tag})
 			}
-			perClient[id] = ops
-		})
-	}
-	close(start)
-	wg.Wait()
-	var history []porcupine.Operation
-	for _, ops := range perClient {
-		history = append(history, ops...)
-	}
-	return history
+			if !ok {
+				break
+			}
+		}
+		return ops
+	})
 }
 
 // requireLinearizable runs porcupine and, unless the history is
 // linearizable, writes its visualization to the test's artifact directory.
 func requireLinearizable(t *testing.T, history []porcupine.Operation) {
 	t.Helper()
-	begin := time.Now()
-	res, info := porcupine.CheckOperationsVerbose(s3ObjectModel, history, 10*time.Second)
-	t.Logf("porcupine: %d operations checked in %v: %s", len(history), time.Since(begin).Round(time.Millisecond), res)
+	res := origintest.CheckLinearizable(t, s3ObjectModel, history, 10*time.Second, "s3-http-history")
 	if res == porcupine.Ok {
 		return
-	}
-	path := filepath.Join(t.ArtifactDir(), "s3-http-history.html")
-	if err := porcupine.VisualizePath(s3ObjectModel, info, path); err != nil {
-		t.Errorf("writing the visualization: %v", err)
-	} else {
-		t.Logf("visualization (open in a browser): %s", path)
 	}
 	if res == porcupine.Unknown {
 		t.Fatalf("porcupine could not decide within its timeout whether the %d operations are linearizable", len(history))
