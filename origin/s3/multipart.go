@@ -31,24 +31,16 @@ func (h *Handler) uploadPart(r *request) error {
 	if err != nil {
 		return err
 	}
-	md5sum, err := r.contentMD5()
+	body, opts, err := r.payload()
 	if err != nil {
 		return err
 	}
-	body, verify, err := r.checksummedBody()
-	if err != nil {
-		return err
-	}
-	part, err := h.store.UploadPart(r.ctx, r.bucket, r.key, r.query("uploadId"), n, body, origin.PartOptions{
-		Size: r.declaredSize(), ContentMD5: md5sum, Verify: verify,
-	})
+	part, err := h.store.UploadPart(r.ctx, r.bucket, r.key, r.query("uploadId"), n, body, opts)
 	if err != nil {
 		return err
 	}
 	r.ctx.Response.Header.Set("ETag", quoteETag(part.ETag))
-	for alg, v := range part.Checksums {
-		r.ctx.Response.Header.Set("x-amz-checksum-"+alg, v)
-	}
+	setChecksumHeaders(r.ctx, part.Checksums)
 	return nil
 }
 

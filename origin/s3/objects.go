@@ -123,23 +123,33 @@ func (r *request) contentMD5() ([]byte, error) {
 	return sum, nil
 }
 
+// payload returns the body of a PutObject or UploadPart with what the store
+// checks it against: declared size, Content-MD5, and the Verify hook.
+func (r *request) payload() (io.Reader, origin.PartOptions, error) {
+	md5sum, err := r.contentMD5()
+	if err != nil {
+		return nil, origin.PartOptions{}, err
+	}
+	body, verify, err := r.checksummedBody()
+	if err != nil {
+		return nil, origin.PartOptions{}, err
+	}
+	return body, origin.PartOptions{Size: r.declaredSize(), ContentMD5: md5sum, Verify: verify}, nil
+}
+
 func (h *Handler) putObject(r *request) error {
 	c, err := r.conditions("")
 	if err != nil {
 		return err
 	}
-	md5sum, err := r.contentMD5()
-	if err != nil {
-		return err
-	}
-	body, verify, err := r.checksummedBody()
+	body, p, err := r.payload()
 	if err != nil {
 		return err
 	}
 	hd, meta, tags := r.storedHeaders()
 	info, err := h.store.PutObject(r.ctx, r.bucket, r.key, body, origin.PutOptions{
 		Headers: hd, UserMeta: meta, Tags: tags,
-		Size: r.declaredSize(), ContentMD5: md5sum, Verify: verify, Conditions: c,
+		Size: p.Size, ContentMD5: p.ContentMD5, Verify: p.Verify, Conditions: c,
 	})
 	if err != nil {
 		return err
@@ -153,7 +163,12 @@ func (h *Handler) putObject(r *request) error {
 func setWriteHeaders(ctx *fasthttp.RequestCtx, info *origin.ObjectInfo) {
 	ctx.Response.Header.Set("ETag", quoteETag(info.ETag))
 	ctx.Response.Header.Set(GenerationHeader, strconv.FormatInt(info.Generation, 10))
-	for alg, v := range info.Checksums {
+	setChecksumHeaders(ctx, info.Checksums)
+}
+
+// setChecksumHeaders returns stored flexible checksums (x-amz-checksum-<alg>).
+func setChecksumHeaders(ctx *fasthttp.RequestCtx, sums map[string]string) {
+	for alg, v := range sums {
 		ctx.Response.Header.Set("x-amz-checksum-"+strings.ToLower(alg), v)
 	}
 }
@@ -180,9 +195,7 @@ func (r *request) setObjectHeaders(info *origin.ObjectInfo) {
 		rh.Set("x-amz-mp-parts-count", strconv.Itoa(info.Parts))
 	}
 	if strings.EqualFold(r.header("x-amz-checksum-mode"), "ENABLED") {
-		for alg, v := range info.Checksums {
-			rh.Set("x-amz-checksum-"+strings.ToLower(alg), v)
-		}
+		setChecksumHeaders(r.ctx, info.Checksums)
 	}
 	if r.auth != nil {
 		r.applyResponseOverrides()
