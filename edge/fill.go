@@ -52,11 +52,10 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		return e.fill(site, key, req, stale), nil
 	})
 	res := (<-ch).Val.(*fillResult)
-	if res.purged && !leader && !retried(ctx) {
+	if res.purged && !leader {
 		// A purge landed while the fill ran: this waiter may have arrived
-		// after it, so it must not get the old version. Fill again, once.
-		ctx.SetUserValue(retryMark, true)
-		e.fillAndServe(ctx, site, key, primary, path, nil, now)
+		// after it, so it must not get the old version: it fetches its own.
+		e.streamThrough(ctx, req, "purged-during-fill")
 		return
 	}
 	var joined cacheStatus
@@ -78,10 +77,10 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		}
 	case res.tooBig:
 		e.tooBig.Store(key, e.cfg.Now())
-		e.streamThrough(ctx, req)
+		e.streamThrough(ctx, req, "too-big")
 	case !res.shareable && !leader:
 		// Not for sharing: fetch this waiter's own copy.
-		e.streamThrough(ctx, e.fetchRequest(ctx, site, path))
+		e.streamThrough(ctx, req, "not-shareable")
 	case res.revalidated:
 		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusRevalidated|joined)
 	case res.stored:
@@ -90,11 +89,6 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissNotStored|joined)
 	}
 }
-
-// retryMark flags a request that already refilled once after a purge.
-const retryMark = "edge.refilled"
-
-func retried(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(retryMark) != nil }
 
 // fetchRequest describes the origin request for ctx.
 func (e *Edge) fetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
@@ -298,11 +292,12 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 	}()
 }
 
-// streamThrough proxies an object too big to cache, without buffering it.
-func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest) {
+// streamThrough proxies the origin's answer to this request alone, without
+// buffering or caching it; detail says why (Cache-Status detail=).
+func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest, detail string) {
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
-	resp, err := e.fetcherFor(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key})
+	resp, err := e.fetcherFor(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
 	if err != nil {
 		cancel()
 		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
@@ -315,7 +310,7 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest) {
 			}
 		}
 	}
-	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail=too-big")
+	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail="+detail)
 	ctx.SetStatusCode(resp.Status)
 	if resp.Body == nil || ctx.IsHead() {
 		cancel()

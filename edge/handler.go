@@ -162,7 +162,7 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 	e.stats.misses.Add(1)
 	full := string(key)
 	if e.knownTooBig(full, now) {
-		e.streamThrough(ctx, e.fetchRequest(ctx, site, path)) // no fill: it would fetch twice
+		e.streamThrough(ctx, e.fetchRequest(ctx, site, path), "too-big") // no fill: it would fetch twice
 		return
 	}
 	e.fillAndServe(ctx, site, full, full[:primary], path, entry, now)

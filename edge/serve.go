@@ -22,7 +22,6 @@ const (
 	statusMissStored                              // fetched, stored
 	statusMissNotStored                           // fetched, not stored
 	statusRevalidated                             // stale, origin said 304
-	statusBypass                                  // not cacheable (too big, method)
 
 	// collapsed marks a request that waited for another request's fill
 	// (RFC 9211 "collapsed").
@@ -62,7 +61,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 		rh.SetCanonical(p[0], p[1])
 	}
 	var num [24]byte
-	if base := cs &^ collapsed; base != statusMissStored && base != statusMissNotStored && base != statusBypass {
+	if base := cs &^ collapsed; base != statusMissStored && base != statusMissNotStored {
 		age := entry.Age(now) / time.Second
 		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age), 10))
 	}
@@ -127,12 +126,6 @@ func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Ti
 		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
 	case statusMissNotStored:
 		b = append(b, "fwd=uri-miss"...)
-		if detail != "" {
-			b = append(b, "; detail="...)
-			b = append(b, detail...)
-		}
-	case statusBypass:
-		b = append(b, "fwd=bypass"...)
 		if detail != "" {
 			b = append(b, "; detail="...)
 			b = append(b, detail...)
