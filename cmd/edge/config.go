@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/edgecdn/edge/cmd/internal/yamlfile"
 	"github.com/edgecdn/edge/edge"
 )
 
@@ -38,15 +33,9 @@ func defaultConfig() config {
 }
 
 func loadConfig(path string, cfg *config) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
 	cfg.Sites = nil // the file's sites replace the default one
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config %s: %w", path, err)
+	if err := yamlfile.Decode(path, cfg); err != nil {
+		return err
 	}
 	if len(cfg.Sites) == 0 {
 		return fmt.Errorf("config %s: list at least one site under sites: (hosts and bucket or upstream)", path)

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
-	"os"
 
-	"gopkg.in/yaml.v3"
+	"github.com/edgecdn/edge/cmd/internal/yamlfile"
 )
 
 // config is the origin server's YAML file; flags override its fields.
@@ -29,18 +25,7 @@ func defaultConfig() config {
 
 // loadConfig reads path over the defaults, rejecting unknown fields so a
 // typo is an error with its line number instead of a silent default.
-func loadConfig(path string, cfg *config) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	return nil
-}
+func loadConfig(path string, cfg *config) error { return yamlfile.Decode(path, cfg) }
 
 func (c *config) validate() error {
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
