@@ -60,13 +60,15 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 		}
 		rh.SetCanonical(p[0], p[1])
 	}
+	age := entry.Age(now)
 	var num [24]byte
 	if base := cs &^ collapsed; base != statusMissStored && base != statusMissNotStored {
-		age := entry.Age(now) / time.Second
-		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age), 10))
+		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age/time.Second), 10))
 	}
 	var csb [96]byte
-	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, entry, now, meta.detail))
+	// ttl= is the remaining freshness, negative once stale (RFC 9211).
+	ttl := int64((entry.FreshFor - age) / time.Second)
+	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, ttl, meta.detail))
 
 	status := entry.Status
 	conditional, ranged := false, false
@@ -106,12 +108,12 @@ var (
 )
 
 // appendCacheStatus writes the RFC 9211 Cache-Status value for cs.
-func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Time, detail string) []byte {
+func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byte {
 	b = append(b, "edge; "...)
 	switch cs &^ collapsed {
 	case statusHit, statusStaleWhileRevalidate, statusStaleIfError:
 		b = append(b, "hit; ttl="...)
-		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
+		b = strconv.AppendInt(b, ttl, 10)
 		switch cs {
 		case statusStaleWhileRevalidate:
 			b = append(b, "; detail=stale-while-revalidate"...)
@@ -120,10 +122,10 @@ func appendCacheStatus(b []byte, cs cacheStatus, entry *cache.Entry, now time.Ti
 		}
 	case statusRevalidated:
 		b = append(b, "fwd=stale; fwd-status=304; stored; ttl="...)
-		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
+		b = strconv.AppendInt(b, ttl, 10)
 	case statusMissStored:
 		b = append(b, "fwd=uri-miss; stored; ttl="...)
-		b = strconv.AppendInt(b, int64(ttlOf(entry, now)/time.Second), 10)
+		b = strconv.AppendInt(b, ttl, 10)
 	case statusMissNotStored:
 		b = append(b, "fwd=uri-miss"...)
 		if detail != "" {
@@ -247,10 +249,4 @@ func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	}
 	t, err := http.ParseTime(string(ir))
 	return err == nil && t.Equal(entry.LastModified.Truncate(time.Second))
-}
-
-// ttlOf is the entry's remaining freshness, negative once stale
-// (Cache-Status ttl=).
-func ttlOf(entry *cache.Entry, now time.Time) time.Duration {
-	return entry.FreshFor - entry.Age(now)
 }
