@@ -5,6 +5,7 @@ package origin
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -87,4 +88,15 @@ type Outbox interface {
 	Ack(seq uint64) error
 	// LastSeq is the sequence number of the newest committed change.
 	LastSeq() (uint64, error)
+}
+
+// EnsureBuckets creates each named bucket that does not exist yet: how a
+// server makes the buckets its config names before it serves.
+func EnsureBuckets(ctx context.Context, s Store, names []string) error {
+	for _, name := range names {
+		if err := s.CreateBucket(ctx, name); err != nil && !errors.Is(err, ErrBucketExists) {
+			return err
+		}
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ type config struct {
 	Admin          string      `yaml:"admin"`
 	S3             string      `yaml:"s3"`
 	Data           string      `yaml:"data"`
+	Region         string      `yaml:"region"`
 	Origin         string      `yaml:"origin"`
 	CacheBytes     int64       `yaml:"cache_bytes"`
 	MaxObjectSize  int64       `yaml:"max_object_size"`
@@ -26,7 +27,7 @@ type config struct {
 // 127.0.0.1 serves bucket "public", which anyone may read.
 func defaultConfig() config {
 	return config{
-		Listen: ":8080", Admin: ":8081", S3: ":9000", Data: "./data", LogLevel: "info",
+		Listen: ":8080", Admin: ":8081", S3: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info",
 		AccessLogEvery: 100, PublicBuckets: []string{"public"},
 		Sites: []edge.Site{{Hosts: []string{"localhost", "127.0.0.1"}, Bucket: "public"}},
 	}

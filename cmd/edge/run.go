@@ -2,20 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/edgecdn/edge/cmd/internal/logging"
+	"github.com/edgecdn/edge/cmd/internal/s3keys"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
@@ -99,10 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	var bound addrs
 	var servers []func(context.Context) error
 	if store != nil {
-		for _, b := range cfg.PublicBuckets {
-			if err := store.CreateBucket(ctx, b); err != nil && !errors.Is(err, origin.ErrBucketExists) {
-				return err
-			}
+		if err := origin.EnsureBuckets(ctx, store, cfg.PublicBuckets); err != nil {
+			return err
 		}
 		if cfg.S3 != "" {
 			shutdown, addr, err := serveS3(store, cfg, log, stdout)
@@ -153,20 +150,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 // serveS3 starts the embedded store's S3 API; with no keys configured it
 // uses (and on first start creates and prints) the data directory's pair.
 func serveS3(store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer) (func(context.Context) error, string, error) {
-	keys := s3.Keys{AccessKeyID: os.Getenv("EDGE_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("EDGE_SECRET_ACCESS_KEY")}
-	if keys.AccessKeyID == "" {
-		var created bool
-		var err error
-		if keys, created, err = s3.LoadOrCreateKeys(cfg.Data); err != nil {
-			return nil, "", err
-		}
-		if created {
-			log.Info("generated S3 credentials", zap.String("file", cfg.Data+"/"+s3.KeysFile), zap.String("access_key_id", keys.AccessKeyID))
-			fmt.Fprintf(stdout, "Generated S3 credentials (saved in %s/%s, shown once):\n  access key id:     %s\n  secret access key: %s\n",
-				cfg.Data, s3.KeysFile, keys.AccessKeyID, keys.SecretAccessKey)
-		}
+	keys, err := s3keys.Resolve(s3.Keys{}, cfg.Data, stdout)
+	if err != nil {
+		return nil, "", err
 	}
-	h, err := s3.New(store, s3.Config{Credentials: map[string]string{keys.AccessKeyID: keys.SecretAccessKey}, PublicBuckets: cfg.PublicBuckets, Logger: log})
+	h, err := s3.New(store, s3.Config{
+		Region:        cfg.Region,
+		Credentials:   map[string]string{keys.AccessKeyID: keys.SecretAccessKey},
+		PublicBuckets: cfg.PublicBuckets,
+		Logger:        log,
+	})
 	if err != nil {
 		return nil, "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/edgecdn/edge/cmd/internal/testenv"
 	"github.com/edgecdn/edge/origin/s3"
 )
+
+func TestMain(m *testing.M) {
+	testenv.ClearEdgeVars()
+	os.Exit(m.Run())
+}
+
+// listenArgs bind every port the all-in-one opens to loopback port 0.
+var listenArgs = []string{"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0"}
 
 func startAllInOne(t *testing.T, args ...string) (addrs, string) {
 	t.Helper()
@@ -26,7 +36,7 @@ func startAllInOne(t *testing.T, args ...string) (addrs, string) {
 	var stdout, stderr bytes.Buffer
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
-	args = append([]string{"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0", "-data", dir}, args...)
+	args = append(append(slices.Clone(listenArgs), "-data", dir), args...)
 	go func() { done <- run(ctx, args, &stdout, &stderr, func(a addrs) { ready <- a }) }()
 	select {
 	case a := <-ready:
@@ -65,7 +75,6 @@ func httpGet(t *testing.T, url, host string) (*http.Response, string) {
 // "public" is served by the edge on Host localhost, from cache the second
 // time, and an overwrite is visible at once (in-process purge).
 func TestAllInOneDefaults(t *testing.T) {
-	t.Setenv("EDGE_ACCESS_KEY_ID", "")
 	a, dir := startAllInOne(t)
 	var keys s3.Keys
 	data, err := os.ReadFile(filepath.Join(dir, s3.KeysFile))
@@ -106,18 +115,36 @@ func TestAllInOneDefaults(t *testing.T) {
 	}
 }
 
+// refuse runs the program on a configuration it must reject; should it
+// start serving instead, the test fails and the servers stop at once.
+func refuse(t *testing.T, args ...string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	args = append(slices.Clone(listenArgs), args...)
+	return run(ctx, args, io.Discard, io.Discard, func(a addrs) {
+		t.Errorf("run started serving on %+v; want it to refuse %v", a, args)
+		cancel()
+	})
+}
+
 func TestBadEdgeConfig(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge.yaml")
 	os.WriteFile(path, []byte("sites:\n  - hosts: [cdn.example.com]\n    bucket: b\n    consistency: sometimes\n"), 0o644)
-	err := run(context.Background(), []string{"-config", path, "-data", dir, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", ""}, io.Discard, io.Discard, nil)
+	err := refuse(t, "-config", path, "-data", dir, "-s3", "")
 	if err == nil || !strings.Contains(err.Error(), "consistency") {
 		t.Fatalf("bad consistency: %v", err)
 	}
 	os.WriteFile(path, []byte("sites: []\n"), 0o644)
-	err = run(context.Background(), []string{"-config", path, "-data", dir}, io.Discard, io.Discard, nil)
+	err = refuse(t, "-config", path, "-data", dir)
 	if err == nil || !strings.Contains(err.Error(), "at least one site") {
 		t.Fatalf("no sites: %v", err)
+	}
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", "only-the-secret")
+	err = refuse(t, "-data", dir)
+	if err == nil || !strings.Contains(err.Error(), "EDGE_ACCESS_KEY_ID") {
+		t.Fatalf("half a key pair in the environment: %v", err)
 	}
 }
 

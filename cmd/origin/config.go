@@ -28,8 +28,8 @@ func defaultConfig() config {
 func loadConfig(path string, cfg *config) error { return yamlfile.Decode(path, cfg) }
 
 func (c *config) validate() error {
-	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
-		return errors.New("config: set both access_key_id and secret_access_key (or EDGE_ACCESS_KEY_ID and EDGE_SECRET_ACCESS_KEY), or neither to have a pair generated")
+	if c.Region == "" {
+		return errors.New("config: region must name the region clients sign for (us-east-1 if in doubt)")
 	}
 	if c.MaxObjectSize < 0 {
 		return errors.New("config: max_object_size must be a positive number of bytes")

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/edgecdn/edge/cmd/internal/logging"
+	"github.com/edgecdn/edge/cmd/internal/s3keys"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
 )
@@ -25,6 +26,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	configPath := fs.String("config", "", "YAML config file")
 	listen := fs.String("listen", "", "address to serve the S3 API on (default :9000)")
 	dataDir := fs.String("data", "", "data directory (default ./data)")
+	region := fs.String("region", "", "the region SigV4 scopes name (default us-east-1; \"auto\" is always accepted)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,8 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if *dataDir != "" {
 		cfg.Data = *dataDir
 	}
-	if id := os.Getenv("EDGE_ACCESS_KEY_ID"); id != "" {
-		cfg.AccessKeyID, cfg.SecretAccessKey = id, os.Getenv("EDGE_SECRET_ACCESS_KEY")
+	if *region != "" {
+		cfg.Region = *region
 	}
 	if err := cfg.validate(); err != nil {
 		return err
@@ -55,16 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	keys := s3.Keys{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey}
-	if keys.AccessKeyID == "" {
-		var created bool
-		if keys, created, err = s3.LoadOrCreateKeys(cfg.Data); err != nil {
-			return err
-		}
-		if created {
-			fmt.Fprintf(stdout, "Generated S3 credentials (saved in %s/%s, shown once):\n  access key id:     %s\n  secret access key: %s\n",
-				cfg.Data, s3.KeysFile, keys.AccessKeyID, keys.SecretAccessKey)
-		}
+	keys, err := s3keys.Resolve(s3.Keys{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey}, cfg.Data, stdout)
+	if err != nil {
+		return err
 	}
 
 	store, err := origin.Open(cfg.Data, &origin.Options{MaxObjectSize: cfg.MaxObjectSize})
@@ -72,6 +67,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return err
 	}
 	defer store.Close()
+	if err := origin.EnsureBuckets(ctx, store, cfg.PublicBuckets); err != nil {
+		return err
+	}
 	handler, err := s3.New(store, s3.Config{
 		Region:        cfg.Region,
 		BaseDomain:    cfg.BaseDomain,

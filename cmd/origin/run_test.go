@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/edgecdn/edge/cmd/internal/testenv"
 	"github.com/edgecdn/edge/origin/s3"
 )
+
+func TestMain(m *testing.M) {
+	testenv.ClearEdgeVars()
+	os.Exit(m.Run())
+}
 
 // start runs the program until the test ends and returns its address and
 // what it printed on stdout.
@@ -47,7 +55,6 @@ func start(t *testing.T, args ...string) (string, *bytes.Buffer) {
 // With no keys configured, the first start generates a pair, saves it
 // owner-only and prints it; the second start uses it silently.
 func TestGeneratedCredentials(t *testing.T) {
-	t.Setenv("EDGE_ACCESS_KEY_ID", "")
 	dir := t.TempDir()
 	addr, out := start(t, "-listen", "127.0.0.1:0", "-data", dir)
 	fi, err := os.Stat(filepath.Join(dir, s3.KeysFile))
@@ -83,18 +90,62 @@ func TestGeneratedCredentials(t *testing.T) {
 	}
 }
 
+// refuse runs the program on a configuration it must reject. Should it
+// start serving instead, the test fails and the server stops at once: a
+// refusal test never leaves a server behind or waits on one.
+func refuse(t *testing.T, args ...string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	args = append(args, "-listen", "127.0.0.1:0")
+	return run(ctx, args, &bytes.Buffer{}, &bytes.Buffer{}, func(addr string) {
+		t.Errorf("run started serving on %s; want it to refuse %v", addr, args)
+		cancel()
+	})
+}
+
 func TestBadConfigSaysWhatToFix(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "origin.yaml")
 	os.WriteFile(path, []byte("listen: \":0\"\nlisten_port: 9000\n"), 0o644)
-	err := run(context.Background(), []string{"-config", path, "-data", dir}, &bytes.Buffer{}, &bytes.Buffer{}, nil)
+	err := refuse(t, "-config", path, "-data", dir)
 	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "listen_port") {
 		t.Fatalf("unknown field: err = %v, want the field and its line", err)
 	}
 	os.WriteFile(path, []byte("access_key_id: abc\n"), 0o644)
-	err = run(context.Background(), []string{"-config", path, "-data", dir}, &bytes.Buffer{}, &bytes.Buffer{}, nil)
+	err = refuse(t, "-config", path, "-data", dir)
 	if err == nil || !strings.Contains(err.Error(), "secret_access_key") {
 		t.Fatalf("half a key pair: err = %v", err)
+	}
+	// Half a pair in the environment is refused the same way.
+	t.Setenv("EDGE_ACCESS_KEY_ID", "fromenv")
+	err = refuse(t, "-data", dir)
+	if err == nil || !strings.Contains(err.Error(), "EDGE_SECRET_ACCESS_KEY") {
+		t.Fatalf("half a key pair in the environment: err = %v", err)
+	}
+}
+
+// A key pair from the environment replaces the config file's and is the
+// one the server accepts.
+func TestEnvironmentCredentials(t *testing.T) {
+	t.Setenv("EDGE_ACCESS_KEY_ID", "ENVKEY00000000000001")
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", "env/secret/0123456789")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "origin.yaml")
+	os.WriteFile(path, []byte("access_key_id: FILEKEY\nsecret_access_key: file-secret\n"), 0o644)
+	addr, _ := start(t, "-config", path, "-listen", "127.0.0.1:0", "-data", dir)
+	for _, c := range []struct {
+		id, secret string
+		ok         bool
+	}{{"ENVKEY00000000000001", "env/secret/0123456789", true}, {"FILEKEY", "file-secret", false}} {
+		client := awss3.New(awss3.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr), UsePathStyle: true, RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(c.id, c.secret, ""),
+		})
+		_, err := client.ListBuckets(context.Background(), &awss3.ListBucketsInput{})
+		if (err == nil) != c.ok {
+			t.Fatalf("ListBuckets as %s: err = %v, want success %v", c.id, err, c.ok)
+		}
 	}
 }
 
@@ -109,5 +160,54 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if cfg.BaseDomain != "s3.localhost" || len(cfg.PublicBuckets) != 1 {
 		t.Fatalf("example config read as %+v", cfg)
+	}
+}
+
+func clientFor(addr, region, id, secret string) *awss3.Client {
+	return awss3.New(awss3.Options{
+		Region: region, BaseEndpoint: aws.String("http://" + addr), UsePathStyle: true, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
+	})
+}
+
+// The example config's public_buckets exist once the server is up: an
+// upload into "public" works at once and anyone may read it back.
+func TestExampleConfigCreatesPublicBuckets(t *testing.T) {
+	t.Setenv("EDGE_ACCESS_KEY_ID", "EXAMPLEKEY0000000001")
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", "example/secret")
+	addr, _ := start(t, "-config", "../../configs/origin.yaml", "-listen", "127.0.0.1:0", "-data", t.TempDir())
+	client := clientFor(addr, "us-east-1", "EXAMPLEKEY0000000001", "example/secret")
+	_, err := client.PutObject(context.Background(), &awss3.PutObjectInput{
+		Bucket: aws.String("public"), Key: aws.String("hello.txt"), Body: strings.NewReader("hello"),
+	})
+	if err != nil {
+		t.Fatalf("PutObject into the configured public bucket: %v", err)
+	}
+	resp, err := http.Get("http://" + addr + "/public/hello.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "hello" {
+		t.Fatalf("anonymous GET: %d %q", resp.StatusCode, body)
+	}
+}
+
+// -region sets the region signatures must name; "auto" is accepted too,
+// and any other region is told which one to use.
+func TestRegionFlag(t *testing.T) {
+	t.Setenv("EDGE_ACCESS_KEY_ID", "REGIONKEY00000000001")
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", "region/secret")
+	addr, _ := start(t, "-region", "eu-central-1", "-listen", "127.0.0.1:0", "-data", t.TempDir())
+	for _, region := range []string{"eu-central-1", "auto"} {
+		_, err := clientFor(addr, region, "REGIONKEY00000000001", "region/secret").ListBuckets(context.Background(), &awss3.ListBucketsInput{})
+		if err != nil {
+			t.Fatalf("signed for %s: %v", region, err)
+		}
+	}
+	_, err := clientFor(addr, "ap-south-1", "REGIONKEY00000000001", "region/secret").ListBuckets(context.Background(), &awss3.ListBucketsInput{})
+	if err == nil || !strings.Contains(err.Error(), "AuthorizationHeaderMalformed") || !strings.Contains(err.Error(), "eu-central-1") {
+		t.Fatalf("signed for ap-south-1: err = %v, want AuthorizationHeaderMalformed naming eu-central-1", err)
 	}
 }
