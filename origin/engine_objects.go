@@ -220,7 +220,7 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts Dele
 		if err != nil {
 			return err
 		}
-		res.Deleted, err = deleteKey(w, objs, bucket, key, &opts.Conditions)
+		res.Deleted, res.Generation, err = deleteKey(w, objs, bucket, key, &opts.Conditions)
 		return err
 	})
 	if err != nil {
@@ -229,29 +229,33 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts Dele
 	return res, res.Err
 }
 
-// deleteKey removes one key inside a write transaction.
-func deleteKey(w *writeTx, objs *bolt.Bucket, bucket, key string, c *Conditions) (bool, error) {
+// deleteKey removes one key inside a write transaction and returns the
+// delete's place in the store's order: its own sequence number, or, when
+// there was nothing to delete, the last committed one (the key was absent
+// then, and every later write gets a greater number).
+func deleteKey(w *writeTx, objs *bolt.Bucket, bucket, key string, c *Conditions) (deleted bool, gen int64, err error) {
 	cur, err := getRecord(objs, bucket, key)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if cur == nil {
 		if c.IfMatch != "" || (c.IfGenerationMatch != nil && *c.IfGenerationMatch != 0) {
-			return false, ErrNoSuchKey
+			return false, 0, ErrNoSuchKey
 		}
-		return false, nil
+		return false, int64(w.Bucket(bktOutbox).Sequence()), nil
 	}
 	if err := c.checkWrite(&cur.ObjectInfo); err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if err := objs.Delete([]byte(key)); err != nil {
-		return false, err
+		return false, 0, err
 	}
-	if _, err := w.record(OpDelete, bucket, key); err != nil {
-		return false, err
+	seq, err := w.record(OpDelete, bucket, key)
+	if err != nil {
+		return false, 0, err
 	}
 	w.garbage = append(w.garbage, cur.Body)
-	return true, nil
+	return true, seq, nil
 }
 
 // DeleteObjects deletes up to 1000 keys, each on its own terms: one key's
@@ -273,7 +277,7 @@ func (e *Engine) DeleteObjects(ctx context.Context, bucket string, keys []string
 				results[i].Err = opError("DeleteObject", bucket, key, err)
 				continue
 			}
-			results[i].Deleted, err = deleteKey(w, objs, bucket, key, &Conditions{})
+			results[i].Deleted, results[i].Generation, err = deleteKey(w, objs, bucket, key, &Conditions{})
 			if err != nil {
 				return err // a storage error: fail the batch, nothing applied
 			}

@@ -198,7 +198,12 @@ type DeleteResult struct {
 	// Deleted is true when an object existed and was removed; deleting a
 	// missing key succeeds with Deleted false, as in S3.
 	Deleted bool
-	Err     error
+	// Generation places the delete in the store's order, like a put's
+	// generation: the delete's own sequence number when it removed an
+	// object, else the last committed one, at which the key was absent.
+	// Every later write has a greater generation.
+	Generation int64
+	Err        error
 }
 
 // CopyOptions control CopyObject.

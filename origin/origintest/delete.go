@@ -12,6 +12,7 @@ var deleteTests = []test{
 	{"ThenRead", testDeleteThenRead},
 	{"Missing", testDeleteMissing},
 	{"ThenRecreate", testDeleteThenRecreate},
+	{"Generations", testDeleteGenerations},
 	{"Batch", testDeleteObjectsBatch},
 	{"BatchMissingBucket", testDeleteObjectsMissingBucket},
 }
@@ -146,4 +147,37 @@ func keysOf(objs []origin.ObjectInfo) []string {
 		out[i] = o.Key
 	}
 	return out
+}
+
+// A delete has a place in last-writer-wins order: its generation is above
+// the version it removed and below any later write; a delete that found
+// nothing is placed at or after the last write, never before it.
+func testDeleteGenerations(h *harness) {
+	h.bucket("bkt")
+	put := h.put("bkt", "k", []byte("v"))
+	del := h.del("bkt", "k")
+	if del.Generation <= put.Generation {
+		h.t.Errorf("delete generation %d, want > the deleted version's %d", del.Generation, put.Generation)
+	}
+	again := h.del("bkt", "k")
+	if again.Deleted || again.Generation < del.Generation {
+		h.t.Errorf("second delete: %+v, want Deleted false and generation >= %d", again, del.Generation)
+	}
+	next := h.put("bkt", "k", []byte("w"))
+	if next.Generation <= again.Generation {
+		h.t.Errorf("put after the deletes: generation %d, want > %d", next.Generation, again.Generation)
+	}
+	h.put("bkt", "other", []byte("x"))
+	results, err := h.s.DeleteObjects(h.ctx, "bkt", []string{"k", "other", "missing"})
+	mustNoErr(h.t, "DeleteObjects", err)
+	last := next.Generation
+	for _, r := range results {
+		if r.Generation <= next.Generation && r.Deleted {
+			h.t.Errorf("batch delete of %q: generation %d, want > %d", r.Key, r.Generation, next.Generation)
+		}
+		if r.Generation < last {
+			h.t.Errorf("batch delete of %q: generation %d, below the batch's earlier %d", r.Key, r.Generation, last)
+		}
+		last = r.Generation
+	}
 }

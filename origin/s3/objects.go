@@ -308,9 +308,11 @@ func (h *Handler) deleteObject(r *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.store.DeleteObject(r.ctx, r.bucket, r.key, origin.DeleteOptions{Conditions: c}); err != nil {
+	res, err := h.store.DeleteObject(r.ctx, r.bucket, r.key, origin.DeleteOptions{Conditions: c})
+	if err != nil {
 		return err
 	}
+	r.ctx.Response.Header.Set(GenerationHeader, strconv.FormatInt(res.Generation, 10))
 	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }
@@ -326,21 +328,35 @@ func (h *Handler) deleteObjects(r *request) error {
 	if len(req.Objects) > origin.MaxDeleteObjects {
 		return errTooManyDeleteObjects
 	}
-	keys := make([]string, len(req.Objects))
+	// An entry naming a version other than the current one is answered
+	// with its own error and deletes nothing, as DeleteObject would.
+	results := make([]origin.DeleteResult, len(req.Objects))
+	var keys []string
 	for i, o := range req.Objects {
-		keys[i] = o.Key
+		results[i].Key = o.Key
+		if results[i].Err = currentVersionOnly(o.VersionID); results[i].Err == nil {
+			keys = append(keys, o.Key)
+		}
 	}
-	results, err := h.store.DeleteObjects(r.ctx, r.bucket, keys)
-	if err != nil {
-		return err
+	if len(keys) > 0 {
+		deleted, err := h.store.DeleteObjects(r.ctx, r.bucket, keys)
+		if err != nil {
+			return err
+		}
+		for i := range results {
+			if results[i].Err == nil {
+				results[i], deleted = deleted[0], deleted[1:]
+			}
+		}
 	}
 	out := deleteResult{Xmlns: s3Namespace}
-	for _, res := range results {
+	for i, res := range results {
+		version := req.Objects[i].VersionID
 		if res.Err != nil {
 			api := errorFor(res.Err)
-			out.Errors = append(out.Errors, deleteError{Key: res.Key, Code: api.Code, Message: api.Message})
+			out.Errors = append(out.Errors, deleteError{Key: res.Key, VersionID: version, Code: api.Code, Message: api.Message})
 		} else if !req.Quiet {
-			out.Deleted = append(out.Deleted, deletedEntry{Key: res.Key})
+			out.Deleted = append(out.Deleted, deletedEntry{Key: res.Key, VersionID: version})
 		}
 	}
 	writeXML(r.ctx, fasthttp.StatusOK, out)
@@ -351,11 +367,13 @@ func (h *Handler) deleteObjects(r *request) error {
 // percent-encoded.
 func (r *request) copySource() (bucket, key string, err error) {
 	src := r.header("x-amz-copy-source")
-	if i := strings.Index(src, "?"); i >= 0 {
-		if strings.Contains(src[i:], "versionId=") && !strings.Contains(src[i:], "versionId=null") {
-			return "", "", errNotImplemented.withMessage("Object versions are not implemented.")
+	src, query, _ := strings.Cut(src, "?")
+	if version, ok := strings.CutPrefix(query, "versionId="); ok {
+		if err := currentVersionOnly(version); err != nil {
+			return "", "", err
 		}
-		src = src[:i]
+	} else if query != "" {
+		return "", "", errInvalidCopySource
 	}
 	src, err = unescapePath(strings.TrimPrefix(src, "/"))
 	if err != nil {

@@ -22,8 +22,8 @@ var unsupported = []string{
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 	"metrics", "notification", "object-lock", "ownershipControls", "policy",
 	"policyStatus", "publicAccessBlock", "replication", "requestPayment",
-	"restore", "retention", "select", "tagging", "torrent", "versionId",
-	"versioning", "versions", "website",
+	"restore", "retention", "select", "tagging", "torrent", "versioning",
+	"versions", "website",
 }
 
 func (h *Handler) serve(r *request) error {
@@ -49,6 +49,11 @@ func (r *request) route() (operation, error) {
 	for _, sub := range unsupported {
 		if r.hasQuery(sub) {
 			return operation{}, errNotImplemented.withMessage("The " + sub + " subresource is not implemented.")
+		}
+	}
+	if r.hasQuery("versionId") {
+		if err := currentVersionOnly(r.query("versionId")); err != nil {
+			return operation{}, err
 		}
 	}
 	m := string(r.ctx.Method())
@@ -126,4 +131,15 @@ func (r *request) routeObject(m string) (operation, error) {
 		}
 	}
 	return operation{}, errMethodNotAllowed
+}
+
+// currentVersionOnly accepts the version ids that name an object's current
+// version: none, or "null", the id S3 gives every object of a bucket
+// without versioning. The store keeps no other version, so any other id
+// is refused rather than answered with the current object.
+func currentVersionOnly(id string) error {
+	if id == "" || id == "null" {
+		return nil
+	}
+	return errNotImplemented.withMessage("Object versions are not implemented: the store keeps only the current version, whose versionId is \"null\".")
 }
