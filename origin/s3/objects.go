@@ -189,7 +189,10 @@ func (r *request) setObjectHeaders(info *origin.ObjectInfo) {
 		rh.Set(f[0], f[1])
 	}
 	for k, v := range info.UserMeta {
-		rh.Set("x-amz-meta-"+k, v)
+		// S3 returns metadata names in lower case, as stored; Set would
+		// title-case them, and clients that keep the wire's case (botocore)
+		// would hand the user "My-Key" for "my-key".
+		rh.SetCanonical([]byte("x-amz-meta-"+k), []byte(v))
 	}
 	if info.Parts > 0 {
 		rh.Set("x-amz-mp-parts-count", strconv.Itoa(info.Parts))
