@@ -22,11 +22,20 @@ import (
 // uploadRecord is a multipart upload in progress: the object's key and the
 // metadata it will get on completion.
 type uploadRecord struct {
-	Key       string            `json:"key"`
-	Initiated time.Time         `json:"i"`
-	Headers   Headers           `json:"h"`
-	UserMeta  map[string]string `json:"u,omitempty"`
-	Tags      []string          `json:"t,omitempty"`
+	Key               string            `json:"key"`
+	Initiated         time.Time         `json:"i"`
+	Headers           Headers           `json:"h"`
+	UserMeta          map[string]string `json:"u,omitempty"`
+	Tags              []string          `json:"t,omitempty"`
+	ChecksumAlgorithm string            `json:"ca,omitempty"`
+	ChecksumType      string            `json:"cy,omitempty"`
+}
+
+func (u *uploadRecord) upload(bucket, uploadID string) MultipartUpload {
+	return MultipartUpload{
+		Bucket: bucket, Key: u.Key, UploadID: uploadID, Initiated: u.Initiated,
+		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType,
+	}
 }
 
 // partRecord is one uploaded part; its body is a file like an object's.
@@ -46,7 +55,10 @@ func partKey(uploadID string, n int) []byte {
 // what the object gets when the upload completes.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (MultipartUpload, error) {
 	now := e.opts.Now().UTC()
-	up := MultipartUpload{Bucket: bucket, Key: key, UploadID: newUploadID(now), Initiated: now}
+	up := MultipartUpload{
+		Bucket: bucket, Key: key, UploadID: newUploadID(now), Initiated: now,
+		ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: opts.ChecksumType,
+	}
 	if err := checkKey(key); err != nil {
 		return up, opError("CreateMultipartUpload", bucket, key, err)
 	}
@@ -58,6 +70,7 @@ func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, 
 		v, err := json.Marshal(uploadRecord{
 			Key: key, Initiated: up.Initiated, Headers: opts.Headers,
 			UserMeta: maps.Clone(opts.UserMeta), Tags: slices.Clone(opts.Tags),
+			ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: opts.ChecksumType,
 		})
 		if err != nil {
 			return err
@@ -176,7 +189,7 @@ func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, op
 		if err != nil {
 			return err
 		}
-		res.Upload = MultipartUpload{Bucket: bucket, Key: key, UploadID: uploadID, Initiated: u.Initiated}
+		res.Upload = u.upload(bucket, uploadID)
 		return forEachPart(tx, uploadID, max(opts.PartNumberMarker, 0), func(n int, p *partRecord) (bool, error) {
 			if len(res.Parts) == limit {
 				res.IsTruncated = true
@@ -192,12 +205,12 @@ func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, op
 
 // CompleteMultipartUpload concatenates the listed parts into a new durable
 // body and, in one transaction, makes it the object and ends the upload.
-func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, c Conditions) (ObjectInfo, error) {
-	info, err := e.completeUpload(ctx, bucket, key, uploadID, list, c)
+func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
+	info, err := e.completeUpload(ctx, bucket, key, uploadID, list, opts)
 	return info, opError("CompleteMultipartUpload", bucket, key, err)
 }
 
-func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, c Conditions) (ObjectInfo, error) {
+func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID string, list []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
 	if len(list) == 0 {
 		return ObjectInfo{}, ErrInvalidPartOrder
 	}
@@ -209,11 +222,11 @@ func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID strin
 			return ObjectInfo{}, ErrInvalidPartOrder
 		}
 	}
-	if err := e.precheckWrite(bucket, key, &c); err != nil {
+	if err := e.precheckWrite(bucket, key, &opts.Conditions); err != nil {
 		return ObjectInfo{}, err
 	}
 	for {
-		info, err := e.tryComplete(ctx, bucket, key, uploadID, list, &c)
+		info, err := e.tryComplete(ctx, bucket, key, uploadID, list, &opts)
 		if errors.Is(err, errPartsChanged) {
 			continue // a part was replaced while we joined them: join again
 		}
@@ -223,7 +236,7 @@ func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID strin
 
 var errPartsChanged = errors.New("parts changed during completion")
 
-func (e *Engine) tryComplete(ctx context.Context, bucket, key, uploadID string, list []CompletePart, c *Conditions) (ObjectInfo, error) {
+func (e *Engine) tryComplete(ctx context.Context, bucket, key, uploadID string, list []CompletePart, opts *CompleteOptions) (ObjectInfo, error) {
 	var up *uploadRecord
 	var used []partRecord
 	var files []*os.File
@@ -259,17 +272,38 @@ func (e *Engine) tryComplete(ctx context.Context, bucket, key, uploadID string, 
 	var total int64
 	sizes := make([]int64, len(files))
 	readers := make([]io.Reader, len(files))
+	infos := make([]PartInfo, len(files))
 	sums := md5.New()
 	for i, f := range files {
 		readers[i] = f
 		total += used[i].Size
 		sizes[i] = used[i].Size
+		infos[i] = used[i].info(list[i].PartNumber)
 		raw, _ := hex.DecodeString(used[i].ETag)
 		sums.Write(raw)
 	}
-	b, err := e.writeBody(ctx, io.MultiReader(readers...), total, e.opts.MaxObjectSize, nil)
+	joined := io.MultiReader(readers...)
+	var verify func() (map[string]string, error)
+	if opts.Check != nil {
+		wrap, v, err := opts.Check(up.upload(bucket, uploadID), infos)
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		if wrap != nil {
+			joined = wrap(joined)
+		}
+		verify = v
+	}
+	b, err := e.writeBody(ctx, joined, total, e.opts.MaxObjectSize, nil)
 	if err != nil {
 		return ObjectInfo{}, err
+	}
+	var checksums map[string]string
+	if verify != nil {
+		if checksums, err = verify(); err != nil {
+			e.removeBodies([]string{b.id})
+			return ObjectInfo{}, err
+		}
 	}
 	rec := objectRecord{
 		ObjectInfo: ObjectInfo{
@@ -280,10 +314,11 @@ func (e *Engine) tryComplete(ctx context.Context, bucket, key, uploadID string, 
 			Tags:      up.Tags,
 			Parts:     len(list),
 			PartSizes: sizes,
+			Checksums: checksums,
 		},
 		Body: b.id,
 	}
-	return e.commitObject(ctx, &rec, c, func(w *writeTx) error {
+	return e.commitObject(ctx, &rec, &opts.Conditions, func(w *writeTx) error {
 		if _, err := getUpload(w.Tx, bucket, key, uploadID); err != nil {
 			return err
 		}
@@ -390,7 +425,7 @@ func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts L
 				return err
 			}
 			if strings.HasPrefix(u.Key, opts.Prefix) {
-				all = append(all, MultipartUpload{Bucket: bucket, Key: u.Key, UploadID: string(k), Initiated: u.Initiated})
+				all = append(all, u.upload(bucket, string(k)))
 			}
 			return nil
 		})
@@ -405,15 +440,24 @@ func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts L
 		if !afterUploadMarker(u, opts) {
 			continue
 		}
-		if len(res.Uploads) == limit {
+		prefix, rolled := commonPrefix(u.Key, opts.Prefix, opts.Delimiter)
+		if rolled && (prefix <= opts.KeyMarker || len(res.CommonPrefixes) > 0 && res.CommonPrefixes[len(res.CommonPrefixes)-1] == prefix) {
+			continue // returned already, on this page or an earlier one (as in listPage)
+		}
+		if len(res.Uploads)+len(res.CommonPrefixes) == limit {
 			res.IsTruncated = true
 			break
 		}
+		if rolled {
+			res.CommonPrefixes = append(res.CommonPrefixes, prefix)
+			res.NextKeyMarker, res.NextUploadIDMarker = prefix, ""
+			continue
+		}
 		res.Uploads = append(res.Uploads, u)
+		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.UploadID
 	}
-	if res.IsTruncated {
-		last := res.Uploads[len(res.Uploads)-1]
-		res.NextKeyMarker, res.NextUploadIDMarker = last.Key, last.UploadID
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
 	}
 	return res, nil
 }

@@ -38,8 +38,8 @@ type Store interface {
 	UploadPart(ctx context.Context, bucket, key, uploadID string, partNumber int, body io.Reader, opts PartOptions) (PartInfo, error)
 	ListParts(ctx context.Context, bucket, key, uploadID string, opts ListPartsOptions) (ListPartsResult, error)
 	// CompleteMultipartUpload joins the listed parts into the object; opts
-	// carries only its preconditions (the metadata came with Create).
-	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts Conditions) (ObjectInfo, error)
+	// carries its preconditions and checks (the metadata came with Create).
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error)
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
 	ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error)
 }

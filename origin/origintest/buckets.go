@@ -226,7 +226,7 @@ func testObjectOpsOnMissingBucket(h *harness) {
 	expectErrOneOf(h.t, "UploadPart", err, origin.ErrNoSuchBucket, origin.ErrNoSuchUpload)
 	_, err = s.ListParts(ctx, b, "k", "no-such-upload", origin.ListPartsOptions{})
 	expectErrOneOf(h.t, "ListParts", err, origin.ErrNoSuchBucket, origin.ErrNoSuchUpload)
-	_, err = s.CompleteMultipartUpload(ctx, b, "k", "no-such-upload", []origin.CompletePart{{PartNumber: 1, ETag: md5hex([]byte("x"))}}, origin.Conditions{})
+	_, err = s.CompleteMultipartUpload(ctx, b, "k", "no-such-upload", []origin.CompletePart{{PartNumber: 1, ETag: md5hex([]byte("x"))}}, origin.CompleteOptions{})
 	expectErrOneOf(h.t, "CompleteMultipartUpload", err, origin.ErrNoSuchBucket, origin.ErrNoSuchUpload)
 	err = s.AbortMultipartUpload(ctx, b, "k", "no-such-upload")
 	expectErrOneOf(h.t, "AbortMultipartUpload", err, origin.ErrNoSuchBucket, origin.ErrNoSuchUpload)

@@ -22,6 +22,8 @@ var multipartTests = []test{
 	{"UnknownUpload", testMultipartUnknownUpload},
 	{"ListUploads", testListMultipartUploads},
 	{"ListUploadsMarkerGone", testListUploadsMarkerGone},
+	{"ListUploadsDelimiter", testListUploadsDelimiter},
+	{"CompleteCheck", testCompleteCheck},
 	{"CompleteConditions", testMultipartConditions},
 }
 
@@ -70,7 +72,7 @@ func (h *harness) uploadPart(up origin.MultipartUpload, n int, body []byte) orig
 
 func (h *harness) complete(up origin.MultipartUpload, parts []origin.CompletePart, c origin.Conditions) (origin.ObjectInfo, error) {
 	h.t.Helper()
-	info, err := h.s.CompleteMultipartUpload(h.ctx, up.Bucket, up.Key, up.UploadID, parts, c)
+	info, err := h.s.CompleteMultipartUpload(h.ctx, up.Bucket, up.Key, up.UploadID, parts, origin.CompleteOptions{Conditions: c})
 	if err == nil {
 		h.wrote(fmt.Sprintf("CompleteMultipartUpload(%q)", up.Key), info)
 	}
@@ -145,7 +147,7 @@ func (h *harness) expectNoUpload(up origin.MultipartUpload) {
 	expectErr(h.t, "ListParts of a finished upload", err, origin.ErrNoSuchUpload)
 	_, err = h.s.UploadPart(h.ctx, up.Bucket, up.Key, up.UploadID, 1, bytes.NewReader([]byte("x")), origin.PartOptions{Size: 1})
 	expectErr(h.t, "UploadPart to a finished upload", err, origin.ErrNoSuchUpload)
-	_, err = h.s.CompleteMultipartUpload(h.ctx, up.Bucket, up.Key, up.UploadID, []origin.CompletePart{{PartNumber: 1, ETag: md5hex([]byte("x"))}}, origin.Conditions{})
+	_, err = h.s.CompleteMultipartUpload(h.ctx, up.Bucket, up.Key, up.UploadID, []origin.CompletePart{{PartNumber: 1, ETag: md5hex([]byte("x"))}}, origin.CompleteOptions{})
 	expectErr(h.t, "CompleteMultipartUpload of a finished upload", err, origin.ErrNoSuchUpload)
 	for _, u := range h.uploads(up.Bucket, origin.ListUploadsOptions{}) {
 		if u.UploadID == up.UploadID {
@@ -390,7 +392,7 @@ func testMultipartAbort(h *harness) {
 	mustNoErr(h.t, "AbortMultipartUpload", h.s.AbortMultipartUpload(h.ctx, "bkt", "existing", up2.UploadID))
 	h.expectNoUpload(up)
 	h.expectNoUpload(up2)
-	_, err := h.s.CompleteMultipartUpload(h.ctx, "bkt", "existing", up2.UploadID, cparts(p), origin.Conditions{})
+	_, err := h.s.CompleteMultipartUpload(h.ctx, "bkt", "existing", up2.UploadID, cparts(p), origin.CompleteOptions{})
 	expectErr(h.t, "CompleteMultipartUpload after abort", err, origin.ErrNoSuchUpload)
 	err = h.s.AbortMultipartUpload(h.ctx, "bkt", "k", up.UploadID)
 	expectErr(h.t, "second AbortMultipartUpload", err, origin.ErrNoSuchUpload)
@@ -410,7 +412,7 @@ func testMultipartUnknownUpload(h *harness) {
 		expectErr(h.t, "UploadPart "+what, err, origin.ErrNoSuchUpload)
 		_, err = h.s.ListParts(h.ctx, "bkt", c.key, c.id, origin.ListPartsOptions{})
 		expectErr(h.t, "ListParts "+what, err, origin.ErrNoSuchUpload)
-		_, err = h.s.CompleteMultipartUpload(h.ctx, "bkt", c.key, c.id, []origin.CompletePart{{PartNumber: 1, ETag: md5hex([]byte("x"))}}, origin.Conditions{})
+		_, err = h.s.CompleteMultipartUpload(h.ctx, "bkt", c.key, c.id, []origin.CompletePart{{PartNumber: 1, ETag: md5hex([]byte("x"))}}, origin.CompleteOptions{})
 		expectErr(h.t, "CompleteMultipartUpload "+what, err, origin.ErrNoSuchUpload)
 		err = h.s.AbortMultipartUpload(h.ctx, "bkt", c.key, c.id)
 		expectErr(h.t, "AbortMultipartUpload "+what, err, origin.ErrNoSuchUpload)

@@ -69,13 +69,9 @@ func (r *request) listParams() (origin.ListOptions, bool, error) {
 		Prefix:    r.query("prefix"),
 		Delimiter: r.query("delimiter"),
 	}
-	urlEncode := false
-	switch enc := r.query("encoding-type"); enc {
-	case "":
-	case "url":
-		urlEncode = true
-	default:
-		return opts, false, errInvalidEncodingType
+	urlEncode, err := r.encodingType()
+	if err != nil {
+		return opts, false, err
 	}
 	if s := r.query("max-keys"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -181,6 +177,17 @@ func listResult(bucket string, opts origin.ListOptions, res origin.ListResult, m
 		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: encodeIf(enc, p)})
 	}
 	return out
+}
+
+// encodingType reads encoding-type: "url" or nothing.
+func (r *request) encodingType() (bool, error) {
+	switch r.query("encoding-type") {
+	case "":
+		return false, nil
+	case "url":
+		return true, nil
+	}
+	return false, errInvalidEncodingType
 }
 
 // encodeIf applies encoding-type=url: keys may hold bytes XML 1.0 cannot.

@@ -9,10 +9,20 @@ import (
 )
 
 func (h *Handler) createUpload(r *request) error {
-	hd, meta, tags := r.storedHeaders()
-	up, err := h.store.CreateMultipartUpload(r.ctx, r.bucket, r.key, origin.PutOptions{Headers: hd, UserMeta: meta, Tags: tags})
+	alg, typ, err := r.uploadChecksum()
 	if err != nil {
 		return err
+	}
+	hd, meta, tags := r.storedHeaders()
+	up, err := h.store.CreateMultipartUpload(r.ctx, r.bucket, r.key, origin.PutOptions{
+		Headers: hd, UserMeta: meta, Tags: tags, ChecksumAlgorithm: string(alg), ChecksumType: typ,
+	})
+	if err != nil {
+		return err
+	}
+	if alg != "" {
+		r.ctx.Response.Header.Set("x-amz-checksum-algorithm", string(alg))
+		r.ctx.Response.Header.Set("x-amz-checksum-type", typ)
 	}
 	writeXML(r.ctx, fasthttp.StatusOK, initiateMultipartUploadResult{Xmlns: s3Namespace, Bucket: r.bucket, Key: r.key, UploadID: up.UploadID})
 	return nil
@@ -104,15 +114,25 @@ func (h *Handler) completeUpload(r *request) error {
 	for i, p := range req.Parts {
 		parts[i] = origin.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag}
 	}
-	info, err := h.store.CompleteMultipartUpload(r.ctx, r.bucket, r.key, r.query("uploadId"), parts, c)
+	check, err := r.completeCheck(req.Parts)
+	if err != nil {
+		return err
+	}
+	info, err := h.store.CompleteMultipartUpload(r.ctx, r.bucket, r.key, r.query("uploadId"), parts, origin.CompleteOptions{Conditions: c, Check: check})
 	if err != nil {
 		return err
 	}
 	setWriteHeaders(r.ctx, &info)
-	writeXML(r.ctx, fasthttp.StatusOK, completeMultipartUploadResult{
+	res := completeMultipartUploadResult{
 		Xmlns: s3Namespace, Location: "/" + r.bucket + "/" + r.key,
 		Bucket: r.bucket, Key: r.key, ETag: quoteETag(info.ETag),
-	})
+		checksumFields: checksumFieldsOf(info.Checksums),
+	}
+	for _, v := range info.Checksums {
+		res.ChecksumType = checksumType(v)
+		r.ctx.Response.Header.Set("x-amz-checksum-type", res.ChecksumType)
+	}
+	writeXML(r.ctx, fasthttp.StatusOK, res)
 	return nil
 }
 
@@ -159,9 +179,13 @@ func (h *Handler) listParts(r *request) error {
 		Xmlns: s3Namespace, Bucket: r.bucket, Key: r.key, UploadID: res.Upload.UploadID,
 		PartNumberMarker: marker, NextPartNumberMarker: res.NextPartNumberMarker,
 		MaxParts: maxParts, IsTruncated: res.IsTruncated, StorageClass: "STANDARD",
+		ChecksumAlgorithm: res.Upload.ChecksumAlgorithm, ChecksumType: res.Upload.ChecksumType,
 	}
 	for _, p := range res.Parts {
-		out.Parts = append(out.Parts, partEntry{PartNumber: p.PartNumber, LastModified: isoTime(p.LastModified), ETag: quoteETag(p.ETag), Size: p.Size})
+		out.Parts = append(out.Parts, partEntry{
+			PartNumber: p.PartNumber, LastModified: isoTime(p.LastModified), ETag: quoteETag(p.ETag), Size: p.Size,
+			checksumFields: checksumFieldsOf(p.Checksums),
+		})
 	}
 	writeXML(r.ctx, fasthttp.StatusOK, out)
 	return nil
@@ -172,8 +196,12 @@ func (h *Handler) listUploads(r *request) error {
 	if err != nil {
 		return err
 	}
+	enc, err := r.encodingType()
+	if err != nil {
+		return err
+	}
 	opts := origin.ListUploadsOptions{
-		Prefix: r.query("prefix"), KeyMarker: r.query("key-marker"),
+		Prefix: r.query("prefix"), Delimiter: r.query("delimiter"), KeyMarker: r.query("key-marker"),
 		UploadIDMarker: r.query("upload-id-marker"), MaxUploads: maxUploads,
 	}
 	res, err := h.store.ListMultipartUploads(r.ctx, r.bucket, opts)
@@ -183,13 +211,26 @@ func (h *Handler) listUploads(r *request) error {
 	if maxUploads == 0 || maxUploads > origin.MaxListKeys {
 		maxUploads = origin.MaxListKeys
 	}
+	// encoding-type=url covers the elements that hold keys: Delimiter,
+	// KeyMarker, Prefix, NextKeyMarker, Key and the common prefixes.
 	out := listMultipartUploadsResult{
-		Xmlns: s3Namespace, Bucket: r.bucket, KeyMarker: opts.KeyMarker, UploadIDMarker: opts.UploadIDMarker,
-		NextKeyMarker: res.NextKeyMarker, NextUploadIDMarker: res.NextUploadIDMarker,
-		Prefix: opts.Prefix, MaxUploads: maxUploads, IsTruncated: res.IsTruncated,
+		Xmlns: s3Namespace, Bucket: r.bucket,
+		KeyMarker: encodeIf(enc, opts.KeyMarker), UploadIDMarker: opts.UploadIDMarker,
+		NextKeyMarker: encodeIf(enc, res.NextKeyMarker), NextUploadIDMarker: res.NextUploadIDMarker,
+		Delimiter: encodeIf(enc, opts.Delimiter), Prefix: encodeIf(enc, opts.Prefix),
+		MaxUploads: maxUploads, IsTruncated: res.IsTruncated,
+	}
+	if enc {
+		out.EncodingType = "url"
 	}
 	for _, u := range res.Uploads {
-		out.Uploads = append(out.Uploads, uploadEntry{Key: u.Key, UploadID: u.UploadID, Initiated: isoTime(u.Initiated), StorageClass: "STANDARD"})
+		out.Uploads = append(out.Uploads, uploadEntry{
+			Key: encodeIf(enc, u.Key), UploadID: u.UploadID, Initiated: isoTime(u.Initiated), StorageClass: "STANDARD",
+			ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType,
+		})
+	}
+	for _, p := range res.CommonPrefixes {
+		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: encodeIf(enc, p)})
 	}
 	writeXML(r.ctx, fasthttp.StatusOK, out)
 	return nil

@@ -197,8 +197,14 @@ func (r *request) setObjectHeaders(info *origin.ObjectInfo) {
 	if info.Parts > 0 {
 		rh.Set("x-amz-mp-parts-count", strconv.Itoa(info.Parts))
 	}
-	if strings.EqualFold(r.header("x-amz-checksum-mode"), "ENABLED") {
+	// A stored checksum covers the whole object: a range or part read
+	// gets none, or a client would check its bytes against it and fail.
+	whole := r.header("Range") == "" && !r.hasQuery("partNumber")
+	if whole && strings.EqualFold(r.header("x-amz-checksum-mode"), "ENABLED") {
 		setChecksumHeaders(r.ctx, info.Checksums)
+		for _, v := range info.Checksums {
+			rh.Set("x-amz-checksum-type", checksumType(v))
+		}
 	}
 	if r.auth != nil {
 		r.applyResponseOverrides()

@@ -20,10 +20,11 @@ type operation struct {
 var unsupported = []string{
 	"acl", "analytics", "accelerate", "attributes", "cors", "encryption",
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
-	"metrics", "notification", "object-lock", "ownershipControls", "policy",
-	"policyStatus", "publicAccessBlock", "replication", "requestPayment",
-	"restore", "retention", "select", "tagging", "torrent", "versioning",
-	"versions", "website",
+	"metadataConfiguration", "metadataTable", "metrics", "notification",
+	"object-lock", "ownershipControls", "policy", "policyStatus",
+	"publicAccessBlock", "renameObject", "replication", "requestPayment",
+	"restore", "retention", "select", "session", "tagging", "torrent",
+	"versioning", "versions", "website",
 }
 
 func (h *Handler) serve(r *request) error {
@@ -40,6 +41,9 @@ func (h *Handler) serve(r *request) error {
 	r.op = op.name
 	if r.auth == nil && !(op.public && h.public[r.bucket]) {
 		return errAccessDenied
+	}
+	if err := checkRequestHeaders(r); err != nil {
+		return err
 	}
 	return op.serve(h, r)
 }

@@ -3,6 +3,8 @@ package s3
 import (
 	"encoding/xml"
 	"time"
+
+	"github.com/edgecdn/edge/origin/s3/checksum"
 )
 
 // The XML documents of the S3 API, as the S3 API reference names them.
@@ -130,12 +132,46 @@ type initiateMultipartUploadResult struct {
 	UploadID string `xml:"UploadId"`
 }
 
+// checksumFields are the Checksum<ALG> elements S3 puts in part lists and
+// results, one set at most.
+type checksumFields struct {
+	ChecksumCRC32     string `xml:",omitempty"`
+	ChecksumCRC32C    string `xml:",omitempty"`
+	ChecksumCRC64NVME string `xml:",omitempty"`
+	ChecksumSHA1      string `xml:",omitempty"`
+	ChecksumSHA256    string `xml:",omitempty"`
+}
+
+func (f *checksumFields) checksums() map[checksum.Algorithm]string {
+	out := map[checksum.Algorithm]string{}
+	for a, v := range map[checksum.Algorithm]string{
+		checksum.CRC32: f.ChecksumCRC32, checksum.CRC32C: f.ChecksumCRC32C, checksum.CRC64NVME: f.ChecksumCRC64NVME,
+		checksum.SHA1: f.ChecksumSHA1, checksum.SHA256: f.ChecksumSHA256,
+	} {
+		if v != "" {
+			out[a] = v
+		}
+	}
+	return out
+}
+
+func checksumFieldsOf(sums map[string]string) checksumFields {
+	return checksumFields{
+		ChecksumCRC32: sums[string(checksum.CRC32)], ChecksumCRC32C: sums[string(checksum.CRC32C)],
+		ChecksumCRC64NVME: sums[string(checksum.CRC64NVME)], ChecksumSHA1: sums[string(checksum.SHA1)],
+		ChecksumSHA256: sums[string(checksum.SHA256)],
+	}
+}
+
+type completePart struct {
+	PartNumber int
+	ETag       string
+	checksumFields
+}
+
 type completeMultipartUpload struct {
-	XMLName xml.Name `xml:"CompleteMultipartUpload"`
-	Parts   []struct {
-		PartNumber int
-		ETag       string
-	} `xml:"Part"`
+	XMLName xml.Name       `xml:"CompleteMultipartUpload"`
+	Parts   []completePart `xml:"Part"`
 }
 
 type completeMultipartUploadResult struct {
@@ -145,6 +181,8 @@ type completeMultipartUploadResult struct {
 	Bucket   string
 	Key      string
 	ETag     string
+	checksumFields
+	ChecksumType string `xml:",omitempty"`
 }
 
 type partEntry struct {
@@ -152,6 +190,7 @@ type partEntry struct {
 	LastModified string
 	ETag         string
 	Size         int64
+	checksumFields
 }
 
 type listPartsResult struct {
@@ -165,16 +204,23 @@ type listPartsResult struct {
 	MaxParts             int
 	IsTruncated          bool
 	StorageClass         string
+	ChecksumAlgorithm    string      `xml:",omitempty"`
+	ChecksumType         string      `xml:",omitempty"`
 	Parts                []partEntry `xml:"Part"`
 }
 
 type uploadEntry struct {
-	Key          string
-	UploadID     string `xml:"UploadId"`
-	Initiated    string
-	StorageClass string
+	Key               string
+	UploadID          string `xml:"UploadId"`
+	Initiated         string
+	StorageClass      string
+	ChecksumAlgorithm string `xml:",omitempty"`
+	ChecksumType      string `xml:",omitempty"`
 }
 
+// listMultipartUploadsResult echoes the request's parameters as S3 does:
+// Prefix, KeyMarker and UploadIdMarker always, Delimiter and EncodingType
+// when they were sent.
 type listMultipartUploadsResult struct {
 	XMLName            xml.Name `xml:"ListMultipartUploadsResult"`
 	Xmlns              string   `xml:"xmlns,attr"`
@@ -183,8 +229,11 @@ type listMultipartUploadsResult struct {
 	UploadIDMarker     string `xml:"UploadIdMarker"`
 	NextKeyMarker      string
 	NextUploadIDMarker string `xml:"NextUploadIdMarker"`
+	Delimiter          string `xml:",omitempty"`
 	Prefix             string
 	MaxUploads         int
+	EncodingType       string `xml:",omitempty"`
 	IsTruncated        bool
-	Uploads            []uploadEntry `xml:"Upload"`
+	Uploads            []uploadEntry  `xml:"Upload"`
+	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
 }
