@@ -57,7 +57,8 @@ var (
 	errContentSHA256Mismatch     = apiError{"XAmzContentSHA256Mismatch", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."}
 	errInvalidContentSHA256      = apiError{"InvalidArgument", http.StatusBadRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or a hex SHA-256."}
 	errMalformedChunk            = apiError{"InvalidArgument", http.StatusBadRequest, "The aws-chunked body is malformed."}
-	errUnsupportedAuth           = apiError{"InvalidRequest", http.StatusBadRequest, "Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported."}
+	errUnsupportedAuth           = apiError{"InvalidRequest", http.StatusBadRequest, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."}
+	errMultipleAuth              = apiError{"InvalidArgument", http.StatusBadRequest, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified."}
 	errMaxMessageLength          = apiError{"MaxMessageLengthExceeded", http.StatusRequestEntityTooLarge, "Your request was too big."}
 	errRequestHeaderTooLarge     = apiError{"RequestHeaderSectionTooLarge", http.StatusRequestHeaderFieldsTooLarge, "Your request header section exceeds the maximum allowed size."}
 	errInvalidCopySource         = apiError{"InvalidArgument", http.StatusBadRequest, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey."}
@@ -133,6 +134,7 @@ var errorMap = []struct {
 	{sigv4.ErrInvalidContentSHA256, errInvalidContentSHA256},
 	{sigv4.ErrMalformedChunk, errMalformedChunk},
 	{sigv4.ErrUnsupportedAuth, errUnsupportedAuth},
+	{sigv4.ErrMultipleAuth, errMultipleAuth},
 	{sigv4.ErrDecodedLengthMismatch, errIncompleteBody},
 	{io.ErrUnexpectedEOF, errIncompleteBody},
 }

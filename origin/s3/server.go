@@ -202,8 +202,12 @@ func (h *Handler) fail(r *request, err error) {
 		r.ctx.SetStatusCode(api.Status)
 		return
 	}
-	resource := string(r.ctx.URI().PathOriginal())
-	h.writeError(r.ctx, r.id, api, resource)
+	doc := errorResponse{Resource: string(r.ctx.URI().PathOriginal()), RequestID: r.id}
+	var sig *sigv4.Error
+	if errors.As(err, &sig) {
+		doc.Region = sig.Region
+	}
+	h.writeErrorDoc(r.ctx, api, doc)
 	r.drainBody()
 }
 
@@ -233,6 +237,10 @@ func errorDetail(err error) string {
 	switch {
 	case errors.As(err, &api):
 		return "" // its message is already specific
+	case errors.Is(err, sigv4.ErrUnsupportedAuth):
+		// Clients that probe for Signature V2 match S3's exact words to
+		// fall back to V4.
+		return ""
 	case errors.As(err, &sig):
 		return sig.Detail
 	case errors.As(err, &oe):
@@ -244,6 +252,12 @@ func errorDetail(err error) string {
 }
 
 func (h *Handler) writeError(ctx *fasthttp.RequestCtx, id string, api apiError, resource string) {
+	h.writeErrorDoc(ctx, api, errorResponse{Resource: resource, RequestID: id})
+}
+
+// writeErrorDoc answers with api's status and an Error document: doc with
+// api's code and message.
+func (h *Handler) writeErrorDoc(ctx *fasthttp.RequestCtx, api apiError, doc errorResponse) {
 	ctx.Response.ResetBody()
 	ctx.SetStatusCode(api.Status)
 	if api.Status == fasthttp.StatusMethodNotAllowed {
@@ -252,5 +266,6 @@ func (h *Handler) writeError(ctx *fasthttp.RequestCtx, id string, api apiError, 
 	if ctx.IsHead() {
 		return // a HEAD response has no body to carry the document
 	}
-	writeXML(ctx, api.Status, errorResponse{Code: api.Code, Message: api.Message, Resource: resource, RequestID: id})
+	doc.Code, doc.Message = api.Code, api.Message
+	writeXML(ctx, api.Status, doc)
 }

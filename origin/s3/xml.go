@@ -21,6 +21,7 @@ type errorResponse struct {
 	Code       string
 	Message    string
 	Resource   string `xml:",omitempty"`
+	Region     string `xml:",omitempty"` // the region to sign for, when that was wrong
 	RequestID  string `xml:"RequestId"`
 	BucketName string `xml:",omitempty"`
 	Key        string `xml:",omitempty"`

@@ -11,9 +11,12 @@ var (
 	ErrAnonymous = errors.New("sigv4: request is not signed")
 
 	// ErrUnsupportedAuth is returned for signatures other than
-	// AWS4-HMAC-SHA256 (Signature Version 2, other algorithms) and for
-	// requests that carry both an Authorization header and a presigned query.
+	// AWS4-HMAC-SHA256: Signature Version 2 and other algorithms.
 	ErrUnsupportedAuth = errors.New("sigv4: unsupported authorization mechanism")
+
+	// ErrMultipleAuth is returned for a request that carries both an
+	// Authorization header and a presigned query.
+	ErrMultipleAuth = errors.New("sigv4: more than one authorization mechanism")
 
 	// ErrAuthorizationHeaderMalformed is returned when the Authorization
 	// header, its credential scope, or the headers it depends on (the date,
@@ -72,6 +75,9 @@ var (
 type Error struct {
 	Err    error  // one of the sentinel errors of this package, or io.ErrUnexpectedEOF
 	Detail string // what was wrong, for people
+	// Region is the region the credential scope must name, when the one
+	// it named was what was wrong (S3 returns it for clients to retry).
+	Region string
 }
 
 func (e *Error) Error() string { return e.Err.Error() + ": " + e.Detail }

@@ -92,7 +92,7 @@ func (v *Verifier) Verify(r *Request) (*Auth, error) {
 
 	switch {
 	case authz != "" && presigned:
-		return nil, fail(ErrUnsupportedAuth, "only one auth mechanism allowed: Authorization header or X-Amz-Algorithm query parameter")
+		return nil, fail(ErrMultipleAuth, "only one auth mechanism allowed: Authorization header or X-Amz-Algorithm query parameter")
 	case strings.HasPrefix(authz, algorithm+" "):
 		return v.verifyHeader(r, authz, params)
 	case authz != "":
@@ -115,8 +115,8 @@ func (v *Verifier) verifyHeader(r *Request, authz string, params []queryParam) (
 	if detail != "" {
 		return nil, fail(ErrAuthorizationHeaderMalformed, detail)
 	}
-	if detail := v.checkScope(a.cred, t); detail != "" {
-		return nil, fail(ErrAuthorizationHeaderMalformed, detail)
+	if detail, region := v.checkScope(a.cred, t); detail != "" {
+		return nil, &Error{Err: ErrAuthorizationHeaderMalformed, Detail: detail, Region: region}
 	}
 	if now := v.now(); now.Sub(t) > v.maxSkew() || t.Sub(now) > v.maxSkew() {
 		return nil, fail(ErrRequestTimeTooSkewed, fmt.Sprintf("request time %s, server time %s", t.Format(iso8601Basic), now.UTC().Format(iso8601Basic)))
@@ -147,8 +147,8 @@ func (v *Verifier) verifyPresigned(r *Request, params []queryParam) (*Auth, erro
 	if detail != "" {
 		return nil, fail(ErrAuthorizationQueryParametersError, detail)
 	}
-	if detail := v.checkScope(p.cred, p.date); detail != "" {
-		return nil, fail(ErrAuthorizationQueryParametersError, detail)
+	if detail, region := v.checkScope(p.cred, p.date); detail != "" {
+		return nil, &Error{Err: ErrAuthorizationQueryParametersError, Detail: detail, Region: region}
 	}
 	now := v.now()
 	if p.date.Sub(now) > v.maxSkew() {
@@ -179,18 +179,19 @@ func (v *Verifier) verifyPresigned(r *Request, params []queryParam) (*Auth, erro
 }
 
 // checkScope checks the credential scope against the request date and the
-// accepted regions and service; it returns what is wrong, or "".
-func (v *Verifier) checkScope(c credential, t time.Time) string {
+// accepted regions and service; it returns what is wrong, or "", and the
+// region to use when the region was what was wrong.
+func (v *Verifier) checkScope(c credential, t time.Time) (detail, region string) {
 	if c.date != t.Format(scopeDate) {
-		return fmt.Sprintf("invalid credential date %q: it must be the day of the request date %s", c.date, t.Format(iso8601Basic))
+		return fmt.Sprintf("invalid credential date %q: it must be the day of the request date %s", c.date, t.Format(iso8601Basic)), ""
 	}
 	if len(v.AcceptRegions) > 0 && !slices.Contains(v.AcceptRegions, c.region) {
-		return fmt.Sprintf("the region %q is wrong; expecting %q", c.region, v.AcceptRegions[0])
+		return fmt.Sprintf("the region %q is wrong; expecting %q", c.region, v.AcceptRegions[0]), v.AcceptRegions[0]
 	}
 	if c.service != v.service() {
-		return fmt.Sprintf("the service %q is wrong; expecting %q", c.service, v.service())
+		return fmt.Sprintf("the service %q is wrong; expecting %q", c.service, v.service()), ""
 	}
-	return ""
+	return "", ""
 }
 
 // newAuth builds the Auth of a request from its payload hash and, for

@@ -340,7 +340,7 @@ func TestVerifyPresignedRejectsTampering(t *testing.T) {
 	f("date format", replace("X-Amz-Date=20260507T123045Z", "X-Amz-Date=2026-05-07T12:30:45Z"), ErrAuthorizationQueryParametersError)
 	f("header auth too", func(r *Request) {
 		r.Header["authorization"] = []string{"AWS4-HMAC-SHA256 Credential=x"}
-	}, ErrUnsupportedAuth)
+	}, ErrMultipleAuth)
 }
 
 func TestVerifyDetectsMechanism(t *testing.T) {
