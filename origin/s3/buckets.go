@@ -1,26 +1,61 @@
 package s3
 
 import (
+	"encoding/base64"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgecdn/edge/origin"
 )
 
+// listBuckets pages with max-buckets and continuation-token (the last
+// name of the previous page, base64) and filters by prefix and
+// bucket-region, as S3's ListBuckets does; one region holds every bucket.
 func (h *Handler) listBuckets(r *request) error {
+	maxBuckets := maxListBuckets
+	if s := r.query("max-buckets"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxListBuckets {
+			return errInvalidArgument.withMessage("max-buckets must be an integer between 1 and 10000.")
+		}
+		maxBuckets = n
+	}
+	after := ""
+	if r.hasQuery("continuation-token") {
+		b, err := base64.RawURLEncoding.DecodeString(r.query("continuation-token"))
+		if err != nil || len(b) == 0 {
+			return errInvalidContinuation
+		}
+		after = string(b)
+	}
+	prefix := r.query("prefix")
 	buckets, err := h.store.ListBuckets(r.ctx)
 	if err != nil {
 		return err
 	}
-	res := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: owner{ID: "edge", DisplayName: "edge"}}
+	res := listAllMyBucketsResult{Xmlns: s3Namespace, Owner: owner{ID: ownerID, DisplayName: ownerID}, Prefix: prefix}
+	if region := r.query("bucket-region"); region != "" && region != h.cfg.Region {
+		buckets = nil
+	}
 	for _, b := range buckets {
-		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: isoTime(b.Created)})
+		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) {
+			continue
+		}
+		if len(res.Buckets) == maxBuckets {
+			res.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(res.Buckets[len(res.Buckets)-1].Name))
+			break
+		}
+		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: isoTime(b.Created), BucketRegion: h.cfg.Region})
 	}
 	writeXML(r.ctx, fasthttp.StatusOK, res)
 	return nil
 }
+
+// maxListBuckets is S3's cap on one ListBuckets page.
+const maxListBuckets = 10000
 
 func (h *Handler) createBucket(r *request) error {
 	// The body may carry a CreateBucketConfiguration (a location); one

@@ -33,15 +33,18 @@ type owner struct {
 }
 
 type listAllMyBucketsResult struct {
-	XMLName xml.Name `xml:"ListAllMyBucketsResult"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Owner   owner
-	Buckets []bucketEntry `xml:"Buckets>Bucket"`
+	XMLName           xml.Name `xml:"ListAllMyBucketsResult"`
+	Xmlns             string   `xml:"xmlns,attr"`
+	Owner             owner
+	Buckets           []bucketEntry `xml:"Buckets>Bucket"`
+	ContinuationToken string        `xml:",omitempty"`
+	Prefix            string        `xml:",omitempty"`
 }
 
 type bucketEntry struct {
 	Name         string
 	CreationDate string
+	BucketRegion string
 }
 
 type locationConstraint struct {
