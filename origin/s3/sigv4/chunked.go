@@ -243,7 +243,8 @@ func (c *chunkedReader) readLine(strict bool) (string, error) {
 // end of the body, and checks the decoded length.
 func (c *chunkedReader) finish() error {
 	c.buf, c.off = nil, 0
-	if err := c.readTrailers(); err != nil {
+	trailers, err := c.readTrailers()
+	if err != nil {
 		return err
 	}
 	if _, err := c.br.ReadByte(); err == nil {
@@ -254,80 +255,102 @@ func (c *chunkedReader) finish() error {
 	if n := c.auth.decodedLength; n >= 0 && c.total != n {
 		return fail(ErrDecodedLengthMismatch, fmt.Sprintf("the chunks hold %d bytes, x-amz-decoded-content-length says %d", c.total, n))
 	}
+	// Trailers are handed out only with a body that is good to its end.
+	if c.auth.Payload.hasTrailer() {
+		c.auth.trailers = trailers
+	}
 	c.done = true
 	return nil
 }
 
-// readTrailers reads trailer lines until the blank line that ends them. In
-// signed-trailer mode, blank lines before x-amz-trailer-signature are
-// skipped: minio-go puts one between the trailers and their signature.
-func (c *chunkedReader) readTrailers() error {
+// readTrailers reads the trailer section that follows the final chunk:
+//
+//	name:value\r\n ...                    (trailer modes)
+//	x-amz-trailer-signature:sig\r\n       (signed trailers)
+//	\r\n                                  (the end)
+//
+// minio-go ends its trailer lines in a bare LF and closes them with a CRLF,
+// as it closes chunk data, before the signature or the end: "k:v\n\r\n" +
+// "x-amz-trailer-signature:sig\r\n\r\n" signed, "k:v\n\r\n\r\n" unsigned.
+// So a blank line right after the trailers closes them in the signed mode,
+// where the signature must follow, and in the unsigned mode when a second
+// blank line follows; otherwise it is the end.
+func (c *chunkedReader) readTrailers() (map[string]string, error) {
 	mode := c.auth.Payload
 	trailers := make(map[string]string)
-	var signed strings.Builder // the trailer lines as sent, each ending "\n"
-	sawSignature := false
+	// The trailers as the signature covers them: canonical lines
+	// "name:value\n" in the order sent. AWS SDKs send them sorted, as they
+	// sign them; minio-go signs them in the order it sends them.
+	var signed strings.Builder
+	sawSignature, closed := false, false
 	for size := 0; ; {
 		line, err := c.readLine(false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if size += len(line) + 2; size > maxTrailerSection {
-			return c.malformed("trailers longer than %d bytes", maxTrailerSection)
+			return nil, c.malformed("trailers longer than %d bytes", maxTrailerSection)
 		}
 		if strings.Trim(line, " \t") == "" {
-			if mode == PayloadStreamingSignedTrailer && !sawSignature {
+			if len(trailers) > 0 && !closed && !sawSignature && (mode == PayloadStreamingSignedTrailer || c.next("\r\n")) {
+				closed = true
 				continue
 			}
 			break
 		}
 		if !mode.hasTrailer() {
-			return c.malformed("data after the final chunk")
+			return nil, c.malformed("data after the final chunk")
 		}
 		if sawSignature {
-			return c.malformed("trailer after %s", trailerSignatureName)
+			return nil, c.malformed("trailer after %s", trailerSignatureName)
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
-			return c.malformed("trailer %q is not name:value", line)
+			return nil, c.malformed("trailer %q is not name:value", line)
 		}
 		name, value = strings.Trim(name, " \t"), strings.Trim(value, " \t")
 		if !isToken(name) {
-			return c.malformed("trailer name %q is not an HTTP token", name)
+			return nil, c.malformed("trailer name %q is not an HTTP token", name)
 		}
 		name = asciiLower(name)
 		if name == trailerSignatureName {
 			if mode != PayloadStreamingSignedTrailer {
-				return c.malformed("%s in an unsigned payload", trailerSignatureName)
+				return nil, c.malformed("%s in an unsigned payload", trailerSignatureName)
 			}
 			want := signature(c.auth.key, trailerStringToSign(c.auth.amzDate, c.auth.scope, c.prev, sha256Hex([]byte(signed.String()))))
 			if !sameSignature(want, value) {
-				return fail(ErrSignatureDoesNotMatch, "trailer signature")
+				return nil, fail(ErrSignatureDoesNotMatch, "trailer signature")
 			}
 			c.prev, sawSignature = want, true
 			continue
 		}
+		if closed {
+			return nil, c.malformed("trailer %q after the blank line that closes the trailers", name)
+		}
 		if _, dup := trailers[name]; dup {
-			return c.malformed("trailer %q sent twice", name)
+			return nil, c.malformed("trailer %q sent twice", name)
 		}
 		if len(c.auth.declaredTrailers) > 0 && !slices.Contains(c.auth.declaredTrailers, name) {
-			return c.malformed("trailer %q is not declared in x-amz-trailer", name)
+			return nil, c.malformed("trailer %q is not declared in x-amz-trailer", name)
 		}
 		trailers[name] = value
-		signed.WriteString(line)
-		signed.WriteByte('\n')
+		signed.WriteString(name + ":" + trimAll(value) + "\n")
 	}
 	if mode == PayloadStreamingSignedTrailer && !sawSignature {
-		return c.malformed("missing %s", trailerSignatureName)
+		return nil, c.malformed("missing %s", trailerSignatureName)
 	}
 	for _, name := range c.auth.declaredTrailers {
 		if _, ok := trailers[name]; !ok {
-			return c.malformed("trailer %q declared in x-amz-trailer is missing", name)
+			return nil, c.malformed("trailer %q declared in x-amz-trailer is missing", name)
 		}
 	}
-	if mode.hasTrailer() {
-		c.auth.trailers = trailers
-	}
-	return nil
+	return trailers, nil
+}
+
+// next reports whether the unread body starts with s, without reading it.
+func (c *chunkedReader) next(s string) bool {
+	b, _ := c.br.Peek(len(s))
+	return string(b) == s
 }
 
 // isToken reports whether s is a non-empty HTTP token (RFC 9110 tchar), the

@@ -2,12 +2,19 @@ package sigv4
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/minio/minio-go/v7/pkg/signer"
+
+	"github.com/edgecdn/edge/origin/s3/checksum"
 )
 
 // exampleRequest is the request of the AWS documentation's aws-chunked
@@ -309,4 +316,274 @@ func TestVerifyStreamingHeaders(t *testing.T) {
 	f("short hash", emptyHash[:63], nil, 0, ErrInvalidContentSHA256)
 	f("decoded length negative", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", map[string][]string{"X-Amz-Decoded-Content-Length": {"-1"}}, 0, ErrDecodedLengthMismatch)
 	f("decoded length text", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", map[string][]string{"X-Amz-Decoded-Content-Length": {"five"}}, 0, ErrDecodedLengthMismatch)
+}
+
+// trailerPayload is a body of the trailer tests and its chunks.
+type trailerPayload struct {
+	name   string
+	data   []byte
+	chunks [][]byte
+}
+
+// trailerPayloads are cut into the 64 KiB chunks clients send: one chunk,
+// two chunks, and many.
+func trailerPayloads() []trailerPayload {
+	data := make([]byte, 6<<16+7)
+	for i := range data {
+		data[i] = byte(i*7 + i>>8)
+	}
+	var out []trailerPayload
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"1 chunk", 1000}, {"2 chunks", 1<<16 + 1000}, {"many chunks", len(data)}} {
+		p := trailerPayload{name: c.name, data: data[:c.size]}
+		for rest := p.data; len(rest) > 0; rest = rest[min(len(rest), 1<<16):] {
+			p.chunks = append(p.chunks, rest[:min(len(rest), 1<<16)])
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// minioTrailerBody frames chunks and trailer lines "name:value" the way
+// minio-go's signer does (pkg/signer): chunk-signed when s is not nil,
+// each trailer line ending in a bare LF, the lines closed by a CRLF, then
+// x-amz-trailer-signature when signed, then the final CRLF.
+func minioTrailerBody(s *chunkSigner, chunks [][]byte, trailers []string) []byte {
+	var b bytes.Buffer
+	for _, c := range chunks {
+		if s != nil {
+			fmt.Fprintf(&b, "%x;chunk-signature=%s\r\n", len(c), s.chunk(c))
+		} else {
+			fmt.Fprintf(&b, "%x\r\n", len(c))
+		}
+		b.Write(c)
+		b.WriteString("\r\n")
+	}
+	if s != nil {
+		b.WriteString("0;chunk-signature=" + s.chunk(nil) + "\r\n")
+	} else {
+		b.WriteString("0\r\n")
+	}
+	for _, l := range trailers {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("\r\n")
+	if s != nil {
+		b.WriteString("x-amz-trailer-signature:" + s.trailer(trailers) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// Bodies of one, two and many chunks with a trailing checksum of each
+// algorithm decode to their data and trailer, in both trailer modes and in
+// both framings: the AWS one (CRLF lines, the signature right after the
+// trailers) and minio-go's (bare-LF lines closed by an extra CRLF).
+func TestTrailerChunkCountsAndAlgorithms(t *testing.T) {
+	sign := func() *chunkSigner { return newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed) }
+	for _, p := range trailerPayloads() {
+		for _, alg := range checksum.Algorithms() {
+			name, value := alg.Header(), checksum.Sum(alg, p.data)
+			trailers := []string{name + ":" + value}
+			for _, tc := range []struct {
+				framing string
+				mode    PayloadMode
+				body    []byte
+			}{
+				{"aws", PayloadStreamingSignedTrailer, sign().signedBody(p.chunks, trailers)},
+				{"minio-go", PayloadStreamingSignedTrailer, minioTrailerBody(sign(), p.chunks, trailers)},
+				{"aws", PayloadStreamingUnsignedTrailer, unsignedBody(p.chunks, trailers)},
+				{"minio-go", PayloadStreamingUnsignedTrailer, minioTrailerBody(nil, p.chunks, trailers)},
+			} {
+				what := fmt.Sprintf("%s, %s, %v, %s framing", p.name, name, tc.mode, tc.framing)
+				a := streamingAuth(tc.mode, exampleSecret, exampleDate, exampleScope, exampleSeed, int64(len(p.data)), name)
+				got, err := io.ReadAll(a.Body(bytes.NewReader(tc.body)))
+				if err != nil || !bytes.Equal(got, p.data) {
+					t.Errorf("%s: ReadAll = %d bytes, %v; want %d bytes", what, len(got), err, len(p.data))
+					continue
+				}
+				if tr := a.Trailers(); len(tr) != 1 || tr[name] != value {
+					t.Errorf("%s: Trailers = %v, want %s: %s", what, tr, name, value)
+				}
+			}
+		}
+	}
+}
+
+// The bodies minio-go's own signer writes (pkg/signer): chunk-signed with
+// a signed trailer (StreamingSignV4, its mode over plain HTTP) and
+// unsigned with a trailer (SignV4Trailer, its mode over HTTPS or with
+// DisableContentSha256), verified from the request as sent.
+func TestMinioGoSignerTrailerBodies(t *testing.T) {
+	for _, p := range trailerPayloads() {
+		for _, alg := range checksum.Algorithms() {
+			for _, mode := range []PayloadMode{PayloadStreamingSignedTrailer, PayloadStreamingUnsignedTrailer} {
+				what := fmt.Sprintf("%s, %s, %v", p.name, alg, mode)
+				req, err := http.NewRequest("PUT", "http://"+testHost+"/bkt/key", io.NopCloser(bytes.NewReader(p.data)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.ContentLength = int64(len(p.data))
+				trailer := http.Header{alg.Header(): {checksum.Sum(alg, p.data)}}
+				if mode == PayloadStreamingSignedTrailer {
+					req.Trailer = trailer
+					req = signer.StreamingSignV4(req, testKeyID, testSecret, "", testRegion, int64(len(p.data)), time.Now().UTC(), sha256Hasher{sha256.New()})
+				} else {
+					req.Header.Set("X-Amz-Content-Sha256", mode.String())
+					req = signer.SignV4Trailer(*req, testKeyID, testSecret, "", testRegion, trailer)
+				}
+				body, err := io.ReadAll(req.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if int64(len(body)) != req.ContentLength {
+					t.Fatalf("%s: minio-go wrote %d bytes for a Content-Length of %d", what, len(body), req.ContentLength)
+				}
+				auth, err := testVerifier(time.Now()).Verify(fromHTTP(req))
+				if err != nil || auth.Payload != mode {
+					t.Errorf("%s: Verify = %v, %v", what, auth, err)
+					continue
+				}
+				got, err := io.ReadAll(auth.Body(bytes.NewReader(body)))
+				if err != nil || !bytes.Equal(got, p.data) {
+					t.Errorf("%s: ReadAll = %d bytes, %v; want %d bytes\nbody ends %q", what, len(got), err, len(p.data), body[max(0, len(body)-60):])
+					continue
+				}
+				if got, want := auth.Trailers()[alg.Header()], checksum.Sum(alg, p.data); got != want {
+					t.Errorf("%s: trailer = %q, want %q", what, got, want)
+				}
+			}
+		}
+	}
+}
+
+// The trailer signature covers the trailers in canonical form, each
+// "name:value\n" with the name in lower case and the value trimmed, in the
+// order sent; its string to sign chains from the final chunk's signature.
+// Whatever else ends a trailer section is refused.
+func TestSignedTrailerSpec(t *testing.T) {
+	chunks := [][]byte{[]byte("hello "), []byte("world")}
+	crc32 := "x-amz-checksum-crc32:DUoRhQ=="
+	sha := "x-amz-checksum-sha256:uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="
+	sign := func() *chunkSigner { return newChunkSigner(exampleSecret, exampleDate, exampleScope, exampleSeed) }
+	// body frames the trailers as sent (lines, each with its line end),
+	// with a trailer signature over signedLines chained from the final
+	// chunk's signature.
+	body := func(sent string, signedLines []string) []byte {
+		s := sign()
+		b := s.signedBody(chunks, nil)
+		b = b[:len(b)-2] // the final CRLF: trailers come first
+		return append(append(b, sent...), "x-amz-trailer-signature:"+s.trailer(signedLines)+"\r\n\r\n"...)
+	}
+	f := func(name string, body []byte, wantErr error, wantTrailers ...string) {
+		t.Helper()
+		a := streamingAuth(PayloadStreamingSignedTrailer, exampleSecret, exampleDate, exampleScope, exampleSeed, 11)
+		got, err := io.ReadAll(a.Body(bytes.NewReader(body)))
+		if !errorsIs(err, wantErr) {
+			t.Errorf("%s: ReadAll = %q, %v; want %v", name, got, err, wantErr)
+			return
+		}
+		if err != nil {
+			if a.Trailers() != nil {
+				t.Errorf("%s: Trailers = %v after an error, want nil", name, a.Trailers())
+			}
+			return
+		}
+		for _, l := range wantTrailers {
+			k, v, _ := strings.Cut(l, ":")
+			if a.Trailers()[k] != v {
+				t.Errorf("%s: Trailers = %v, want %s", name, a.Trailers(), l)
+			}
+		}
+	}
+	f("two trailers", body(crc32+"\r\n"+sha+"\r\n", []string{crc32, sha}), nil, crc32, sha)
+	f("two trailers unsorted, signed as sent", body(sha+"\r\n"+crc32+"\r\n", []string{sha, crc32}), nil, crc32, sha)
+	f("two trailers signed in another order", body(sha+"\r\n"+crc32+"\r\n", []string{crc32, sha}), ErrSignatureDoesNotMatch)
+	f("name in upper case, spaces around the value", body("X-Amz-Checksum-CRC32: DUoRhQ== \r\n", []string{crc32}), nil, crc32)
+	f("minio-go framing, two trailers", body(crc32+"\n"+sha+"\n\r\n", []string{crc32, sha}), nil, crc32, sha)
+
+	good := sign().signedBody(chunks, []string{crc32})
+	sigAt := bytes.Index(good, []byte("x-amz-trailer-signature:"))
+	f("good", good, nil, crc32)
+	badFinal := append([]byte(nil), good...)
+	copy(badFinal[bytes.LastIndex(badFinal, []byte("0;chunk-signature="))+len("0;chunk-signature="):], strings.Repeat("0", 64))
+	f("final chunk signature wrong", badFinal, ErrSignatureDoesNotMatch)
+
+	// The trailer's string to sign: AWS4-HMAC-SHA256-TRAILER, the date,
+	// the scope, the final chunk's signature, the SHA-256 of the trailers
+	// with LF line ends.
+	s := sign()
+	b := s.signedBody(chunks, nil)
+	b = append(b[:len(b)-2], crc32+"\r\n"...)
+	finalSig := s.previous
+	trailerSig := func(previous, hashed string) string {
+		return signature(deriveKey(exampleSecret, "20130524", "us-east-1", "s3"),
+			"AWS4-HMAC-SHA256-TRAILER\n"+exampleDate+"\n"+exampleScope+"\n"+previous+"\n"+sha256Hex2([]byte(hashed)))
+	}
+	withSig := func(sig string) []byte {
+		return append(append([]byte(nil), b...), "x-amz-trailer-signature:"+sig+"\r\n\r\n"...)
+	}
+	f("trailer signed per the spec", withSig(trailerSig(finalSig, crc32+"\n")), nil, crc32)
+	f("trailer hashed with CRLF", withSig(trailerSig(finalSig, crc32+"\r\n")), ErrSignatureDoesNotMatch)
+	f("trailer hashed without its line end", withSig(trailerSig(finalSig, crc32)), ErrSignatureDoesNotMatch)
+	f("trailer chained from the seed", withSig(trailerSig(exampleSeed, crc32+"\n")), ErrSignatureDoesNotMatch)
+	f("trailer signature of zeros", withSig(strings.Repeat("0", 64)), ErrSignatureDoesNotMatch)
+	f("trailer signature not hex", withSig(strings.Repeat("z", 64)), ErrSignatureDoesNotMatch)
+	f("trailer value changed", bytes.Replace(good, []byte("DUoRhQ=="), []byte("DUoRhA=="), 1), ErrSignatureDoesNotMatch)
+
+	// Missing trailer signature, in both framings. A blank line after
+	// signed trailers is taken for minio-go's close, so without a
+	// signature after it the body is cut short.
+	f("signature missing, aws framing", append(append([]byte(nil), b...), "\r\n"...), io.ErrUnexpectedEOF)
+	f("signature missing, minio-go framing", append(bytes.TrimSuffix(append([]byte(nil), b...), []byte("\r\n")), "\n\r\n\r\n"...), ErrMalformedChunk)
+	f("signature missing, body cut", b, io.ErrUnexpectedEOF)
+	f("signature line empty", withSig(""), ErrSignatureDoesNotMatch)
+
+	// Data after the end.
+	minio := minioTrailerBody(sign(), chunks, []string{crc32})
+	f("minio-go framing", minio, nil, crc32)
+	f("byte after the end", append(append([]byte(nil), good...), 'x'), ErrMalformedChunk)
+	f("CRLF after the end", append(append([]byte(nil), good...), "\r\n"...), ErrMalformedChunk)
+	f("CRLF after the end, minio-go framing", append(append([]byte(nil), minio...), "\r\n"...), ErrMalformedChunk)
+	f("chunk after the end", append(append([]byte(nil), good...), "5;chunk-signature="+strings.Repeat("a", 64)+"\r\nhello\r\n"...), ErrMalformedChunk)
+	f("second trailer signature", append(good[:len(good)-2:len(good)-2], good[sigAt:]...), ErrMalformedChunk)
+	f("two blank lines before the signature", append(append(append([]byte(nil), good[:sigAt]...), "\r\n\r\n"...), good[sigAt:]...), ErrMalformedChunk)
+	f("trailer after the closing blank line", append(append(append([]byte(nil), good[:sigAt]...), "\r\n"+sha+"\r\n"...), good[sigAt:]...), ErrMalformedChunk)
+	f("blank line without trailers", append(append(append([]byte(nil), good[:bytes.Index(good, []byte(crc32))]...), "\r\n"...), good[sigAt:]...), ErrMalformedChunk)
+	f("final blank line missing", minio[:len(minio)-2], io.ErrUnexpectedEOF)
+}
+
+// minio-go closes unsigned trailer lines with one CRLF before the final
+// one; nothing else may follow the trailers.
+func TestUnsignedTrailerMinioFraming(t *testing.T) {
+	chunks := [][]byte{[]byte("hello "), []byte("world")}
+	crc32 := "x-amz-checksum-crc32:DUoRhQ=="
+	f := func(name string, body []byte, wantData string, wantErr error) {
+		t.Helper()
+		a := streamingAuth(PayloadStreamingUnsignedTrailer, "", "", "", "", 11, "x-amz-checksum-crc32")
+		got, err := io.ReadAll(a.Body(bytes.NewReader(body)))
+		if !errorsIs(err, wantErr) || string(got) != wantData {
+			t.Errorf("%s: ReadAll = %q, %v; want %q, %v", name, got, err, wantData, wantErr)
+			return
+		}
+		if err == nil && a.Trailers()["x-amz-checksum-crc32"] != "DUoRhQ==" {
+			t.Errorf("%s: Trailers = %v", name, a.Trailers())
+		}
+	}
+	minio := minioTrailerBody(nil, chunks, []string{crc32})
+	if !bytes.HasSuffix(minio, []byte("0\r\n"+crc32+"\n\r\n\r\n")) {
+		t.Fatalf("minioTrailerBody ends %q", minio[len(minio)-40:])
+	}
+	aws := unsignedBody(chunks, []string{crc32})
+	f("minio-go", minio, "hello world", nil)
+	f("aws", aws, "hello world", nil)
+	f("aws lines, closed by an extra CRLF", append(append([]byte(nil), aws...), "\r\n"...), "hello world", nil)
+	f("byte after the end", append(append([]byte(nil), minio...), 'x'), "hello world", ErrMalformedChunk)
+	f("CRLF after the end", append(append([]byte(nil), minio...), "\r\n"...), "hello world", ErrMalformedChunk)
+	f("byte after the closing CRLF", append(append([]byte(nil), minio[:len(minio)-2]...), "x\r\n"...), "hello world", ErrMalformedChunk)
+	f("trailer after the closing CRLF", append(append([]byte(nil), minio[:len(minio)-2]...), "x-amz-meta-a:b\r\n\r\n"...), "hello world", ErrMalformedChunk)
+	f("two CRLFs without trailers", []byte("b\r\nhello world\r\n0\r\n\r\n\r\n"), "hello world", ErrMalformedChunk)
+	f("trailer missing", []byte("b\r\nhello world\r\n0\r\n\r\n"), "hello world", ErrMalformedChunk)
 }
