@@ -70,17 +70,23 @@ func (r *request) checksummedBody() (io.Reader, func() (map[string]string, error
 			}
 			want[trailer] = v
 		}
-		stored := make(map[string]string, len(algs))
-		for _, a := range algs {
-			got := cr.Sum(a)
-			if w, ok := want[a]; ok && w != got {
-				return nil, errBadDigest.withMessage("The " + string(a) + " checksum you specified did not match what we received.")
-			}
-			stored[string(a)] = got
-		}
-		return stored, nil
+		return checkSums(cr, algs, want)
 	}
 	return cr, verify, nil
+}
+
+// checkSums compares the checksums cr computed with the values the client
+// sent (want) and returns every computed one, to be stored.
+func checkSums(cr *checksum.Reader, algs []checksum.Algorithm, want map[checksum.Algorithm]string) (map[string]string, error) {
+	stored := make(map[string]string, len(algs))
+	for _, a := range algs {
+		got := cr.Sum(a)
+		if w, ok := want[a]; ok && w != got {
+			return nil, errBadDigest.withMessage("The " + string(a) + " checksum you specified did not match what we received.")
+		}
+		stored[string(a)] = got
+	}
+	return stored, nil
 }
 
 // errBodyTooLong: the payload went on past the size the request declared.

@@ -39,7 +39,10 @@ func (h *Handler) serve(r *request) error {
 		return err
 	}
 	r.op = op.name
-	if r.auth == nil && !(op.public && h.public[r.bucket]) {
+	// PostObject is authorized by the signed policy of its form, which
+	// postObject checks (and refuses an anonymous form), not by a request
+	// signature; so it must get there from a private bucket too.
+	if r.auth == nil && op.name != opPostObject && !(op.public && h.public[r.bucket]) {
 		return errAccessDenied
 	}
 	if err := checkRequestHeaders(r); err != nil {
@@ -95,6 +98,9 @@ func (r *request) routeBucket(m string) (operation, error) {
 	case fasthttp.MethodPost:
 		if r.hasQuery("delete") {
 			return operation{"DeleteObjects", (*Handler).deleteObjects, false}, nil
+		}
+		if r.isMultipartForm() {
+			return operation{opPostObject, (*Handler).postObject, true}, nil
 		}
 	}
 	return operation{}, errMethodNotAllowed
