@@ -124,7 +124,7 @@ var requestHeaders = map[string]headerRule{
 	"x-amz-checksum-sha1":          {honoured, nil, checkNote},
 	"x-amz-checksum-sha256":        {honoured, nil, checkNote},
 	"x-amz-checksum-mode":          {honoured, nil, "ENABLED returns stored checksums on GET and HEAD of the whole object"},
-	"x-amz-checksum-algorithm":     {honoured, nil, "CreateMultipartUpload: the object gets a COMPOSITE checksum (of every part's, which each part must carry) or a FULL_OBJECT one, checked against x-amz-checksum-<alg> on completion"},
+	"x-amz-checksum-algorithm":     {honoured, nil, "CreateMultipartUpload: the object gets a COMPOSITE checksum (of every part's, which each part must carry) or a FULL_OBJECT one, checked against the x-amz-checksum-* header sent on completion"},
 	"x-amz-checksum-type":          {honoured, nil, "CreateMultipartUpload: COMPOSITE or FULL_OBJECT, with the algorithm's rules"},
 	"x-amz-mp-object-size":         {honoured, nil, "CompleteMultipartUpload: the joined size must equal it"},
 
@@ -171,6 +171,18 @@ var requestHeaders = map[string]headerRule{
 	"x-amz-if-match-size":                                         {refused, notImplemented("x-amz-if-match-size"), "directory-bucket delete condition; refused rather than deleting unconditionally"},
 	"x-amz-if-match-initiated-time":                               {refused, notImplemented("x-amz-if-match-initiated-time"), "directory-bucket abort condition; refused rather than aborting unconditionally"},
 	"x-amz-rename-source":                                         {refused, notImplemented("RenameObject"), "RenameObject (directory buckets)"},
+	"x-amz-s3session-token":                                       {refused, notImplemented("Directory-bucket sessions"), "CreateSession credentials (directory buckets); sign with SigV4 instead"},
+
+	// Read only by operations that answer 501 NotImplemented (their
+	// subresource is refused before any header counts).
+	"x-amz-object-attributes":                      {ignored, nil, "GetObjectAttributes (?attributes, 501)"},
+	"x-amz-max-parts":                              {ignored, nil, "GetObjectAttributes (?attributes, 501)"},
+	"x-amz-part-number-marker":                     {ignored, nil, "GetObjectAttributes (?attributes, 501)"},
+	"x-amz-bucket-object-lock-token":               {ignored, nil, "PutObjectLockConfiguration (?object-lock, 501)"},
+	"x-amz-confirm-remove-self-bucket-access":      {ignored, nil, "PutBucketPolicy (?policy, 501)"},
+	"x-amz-skip-destination-validation":            {ignored, nil, "PutBucketNotificationConfiguration (?notification, 501)"},
+	"x-amz-transition-default-minimum-object-size": {ignored, nil, "PutBucketLifecycleConfiguration (?lifecycle, 501)"},
+	"x-amz-create-session-mode":                    {ignored, nil, "CreateSession (?session, 501)"},
 
 	// Irrelevant here.
 	"x-amz-request-payer":               {ignored, nil, "no one is billed"},
