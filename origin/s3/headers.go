@@ -190,16 +190,27 @@ var requestHeaders = map[string]headerRule{
 	"x-amz-optional-object-attributes":  {ignored, nil, "asks for RestoreStatus, which no object has: nothing is archived"},
 }
 
+// maxHeaderName bounds the names of the table (a test checks), so a
+// name is lower-cased on the stack.
+const maxHeaderName = 96
+
 // checkRequestHeaders applies the table to every x-amz-* header of the
 // request. Headers S3 does not define are ignored, as S3 ignores them;
-// x-amz-meta-* is user metadata.
+// x-amz-meta-* is user metadata. It allocates only for a header it checks.
 func checkRequestHeaders(r *request) error {
+	var lower [maxHeaderName]byte
 	for k, v := range r.ctx.Request.Header.All() {
-		name := strings.ToLower(string(k))
-		if !strings.HasPrefix(name, "x-amz-") || strings.HasPrefix(name, "x-amz-meta-") {
+		if len(k) < len("x-amz-") || len(k) > len(lower) || !strings.EqualFold(string(k[:6]), "x-amz-") {
 			continue
 		}
-		rule, ok := requestHeaders[name]
+		name := lower[:len(k)]
+		for i, c := range k {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			name[i] = c
+		}
+		rule, ok := requestHeaders[string(name)]
 		if !ok || rule.check == nil {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -69,6 +70,9 @@ func TestHeadersDoc(t *testing.T) {
 // Every refused header refuses something, and says what in its note.
 func TestHeaderTableIsComplete(t *testing.T) {
 	for name, rule := range requestHeaders {
+		if len(name) > maxHeaderName || name != strings.ToLower(name) {
+			t.Errorf("%s: names must be lower case and at most %d bytes", name, maxHeaderName)
+		}
 		if rule.note == "" {
 			t.Errorf("%s has no note", name)
 		}
