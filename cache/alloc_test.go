@@ -13,7 +13,12 @@ func TestGetAllocatesNothing(t *testing.T) {
 	settle(c)
 	fill(c, newEntry("pending", "b", "o2", 1))
 	fill(c, newEntry("checked", "b", "o3", 1))
+	fill(c, newEntry("soft", "b", "soft/o4", 1))
 	c.Purge(Selector{Kind: ByTag, Value: "nothing"}) // the next Get of "checked" walks the rule
+	c.Purge(Selector{Kind: ByPrefix, Bucket: "b", Value: "soft/", Soft: true})
+	if _, soft, ok := c.Lookup("soft"); !ok || !soft {
+		t.Fatalf("Lookup(soft) = %v, %v; want a soft-purged hit", soft, ok)
+	}
 
 	tests := []struct {
 		name string
@@ -23,6 +28,10 @@ func TestGetAllocatesNothing(t *testing.T) {
 		{"Get pending", func() { c.Get("pending") }},
 		{"Get after a purge rule", func() { c.Get("checked") }},
 		{"Get absent", func() { c.Get("absent") }},
+		{"Get soft-purged", func() { c.Get("soft") }},
+		{"Lookup present", func() { c.Lookup("settled") }},
+		{"Lookup pending", func() { c.Lookup("pending") }},
+		{"Lookup soft-purged", func() { c.Lookup("soft") }},
 		{"Begin", func() { c.Begin("b", "o1") }},
 	}
 	for _, tt := range tests {

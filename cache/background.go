@@ -31,10 +31,11 @@ func (c *Cache) background() {
 // sweep deletes the stored entries that purges and flushes invalidated, so
 // their memory is freed without waiting for eviction, and records for the
 // others that they passed the current rules (so their next Get is O(1)).
+// It keeps soft-purged entries: Lookup still serves them for revalidation.
 func (c *Cache) sweep() {
 	var dead []*item
 	c.store.IterValues(func(it *item) bool {
-		if !c.live(it) {
+		if c.judge(it) == purged {
 			dead = append(dead, it)
 		}
 		return false

@@ -2,7 +2,10 @@ package cache
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"testing"
@@ -106,30 +109,64 @@ func BenchmarkSet(b *testing.B) {
 	b.ReportMetric(float64(c.Stats().Dropped)/float64(n), "dropped/op")
 }
 
-// fillMillion stores n small entries spread over 1000 directories of two
-// buckets, 4 tags and 8 hosts, outside any timing.
+// fillMillion stores n small entries (millionEntries), outside any timing,
+// in a cache closed when b ends.
 func fillMillion(b *testing.B, n int) *Cache {
 	b.Helper()
-	c := newTestCache(b, Config{MaxBytes: 4 << 30})
+	c := storeAll(b, millionEntries(n))
+	b.Cleanup(c.Close)
+	return c
+}
+
+// millionEntries builds n small entries spread over 1000 directories
+// (dirNNN/, each of one of two buckets), 4 tags, 1000 groups, 100 tags of
+// 1% each (pctNN, NN the last two digits of the directory) and 8 hosts.
+func millionEntries(n int) []*Entry {
+	name := func(prefix string, n int) []string {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprint(prefix, i)
+		}
+		return names
+	}
+	buckets, hosts, tags, groups := name("bucket", 2), name("host", 8), name("tag", 4), name("group", 1000)
+	pcts := make([]string, 100)
+	for i := range pcts {
+		pcts[i] = fmt.Sprintf("pct%02d", i)
+	}
 	body := []byte("0123456789abcdef")
-	start := time.Now()
-	for i := range n {
+	es := make([]*Entry, n)
+	for i := range es {
 		obj := fmt.Sprintf("dir%03d/file%d", i%1000, i)
-		e := &Entry{
-			Key: "site/" + obj, Bucket: fmt.Sprint("bucket", i%2), Object: obj,
-			Host: fmt.Sprint("host", i%8), Tags: []string{fmt.Sprint("tag", i%4), fmt.Sprint("group", i%1000)},
+		es[i] = &Entry{
+			Key: "site/" + obj, Bucket: buckets[i%2], Object: obj, Host: hosts[i%8],
+			Tags: []string{tags[i%4], groups[i%1000], pcts[i%100]},
 			Body: body, StoredAt: t0, FreshFor: time.Hour,
 		}
+	}
+	return es
+}
+
+// storeAll stores es in a new cache, which the caller must close.
+func storeAll(b *testing.B, es []*Entry) *Cache {
+	b.Helper()
+	c, err := New(Config{MaxBytes: 4 << 30, Now: (&clock{now: t0}).Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for _, e := range es {
 		for !fill(c, e) { // ristretto's buffer is full: let it catch up
 			settle(c)
 		}
 	}
 	settle(c)
 	st := c.Stats()
-	if st.Entries != int64(n) {
-		b.Fatalf("filled %d entries, cache holds %d", n, st.Entries)
+	if st.Entries != int64(len(es)) {
+		c.Close()
+		b.Fatalf("filled %d entries, cache holds %d", len(es), st.Entries)
 	}
-	b.Logf("filled %d entries (%d MiB by cost) in %v", n, st.Bytes>>20, time.Since(start).Round(time.Millisecond))
+	b.Logf("filled %d entries (%d MiB by cost) in %v", len(es), st.Bytes>>20, time.Since(start).Round(time.Millisecond))
 	return c
 }
 
@@ -231,4 +268,203 @@ func BenchmarkSweep1M(b *testing.B) {
 		c.sweep()
 		c.store.Wait()
 	}
+}
+
+// BenchmarkPurge1M compares applying a purge to a cache of 1 000 000
+// entries with doing the same to a plain map[string]*Entry of them, which
+// the rule-based design avoids:
+//
+//	go test -run '^$' -bench 'Purge1M' -benchtime=100x -benchmem ./cache/
+//
+// map/delete-1pct deletes the 10 000 keys of one prefix (dirNN: ten
+// directories, 1%) from the map, map/clear clears the full map. prefix and
+// tag are one Purge matching 1% (by dirNN, by tag pctNN; a different one
+// each call), all and flush are Purge All and Flush. The purges leave the
+// work to Gets: get/after-prefix-match and get/after-prefix-nomatch time
+// the first Get of cold keys after a prefix purge that matches them or
+// not, and get/no-purge such Gets with no purge at all, 1 000 Gets an op
+// (ns/get is per Get). The background sweep, which would do that work, is
+// stopped. p50-µs is the median call where ns/op is a mean that GC pauses
+// and the machine's other load sway.
+//
+// The map runs first, before the cache (3 to 10 s to fill here) is built,
+// so that the heap is what a map-based cache would have; the cache is
+// built once, and the sub-benchmarks that purge everything run last.
+func BenchmarkPurge1M(b *testing.B) {
+	const groups, perGroup = 100, 10_000
+	entries := millionEntries(groups * perGroup)
+	var byDir [groups][]*Entry // entries whose object starts with dirNN
+	for _, e := range entries {
+		g, _ := strconv.Atoi(e.Object[3:5])
+		byDir[g] = append(byDir[g], e)
+	}
+	// Built here, so that the timed loops format nothing.
+	var prefixes, softPrefixes, tags [groups]Selector
+	for g := range groups {
+		prefixes[g] = Selector{Kind: ByPrefix, Value: fmt.Sprintf("dir%02d", g)}
+		softPrefixes[g] = prefixes[g]
+		softPrefixes[g].Soft = true
+		tags[g] = Selector{Kind: ByTag, Value: fmt.Sprintf("pct%02d", g)}
+	}
+
+	var m map[string]*Entry
+	mapOf := func() map[string]*Entry {
+		if m == nil {
+			m = make(map[string]*Entry, len(entries))
+			for _, e := range entries {
+				m[e.Key] = e
+			}
+		}
+		return m
+	}
+	b.Run("map/delete-1pct", func(b *testing.B) {
+		m := mapOf()
+		b.ReportAllocs()
+		var lat latencies
+		i := 0
+		for b.Loop() {
+			g := byDir[i%groups]
+			i++
+			start := time.Now()
+			for _, e := range g {
+				delete(m, e.Key)
+			}
+			lat = append(lat, time.Since(start))
+			b.StopTimer()
+			for _, e := range g {
+				m[e.Key] = e
+			}
+			b.StartTimer()
+		}
+		lat.report(b)
+	})
+	b.Run("map/clear", func(b *testing.B) {
+		m := mapOf()
+		// Collect only between clears: a clear during a collection shades
+		// every pointer it zeroes, which would make the baseline look slow.
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		b.ReportAllocs()
+		var lat latencies
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			if i%32 == 0 {
+				runtime.GC()
+			}
+			full := maps.Clone(m) // copies the tables: much faster than a refill
+			b.StartTimer()
+			start := time.Now()
+			clear(full)
+			lat = append(lat, time.Since(start))
+		}
+		lat.report(b)
+	})
+	m = nil
+
+	var c *Cache
+	b.Cleanup(func() {
+		if c != nil {
+			c.Close()
+		}
+	})
+	cache := func(b *testing.B) *Cache {
+		if c == nil {
+			c = storeAll(b, entries)
+			c.stopBackground() // its sweep would do the Gets' work
+			runtime.GC()       // not during the first timings
+		}
+		return c
+	}
+	// timeGets times, per op, the Gets of the getsPerOp keys next returns
+	// (after the untimed work it does): all cold, in a cache of a million.
+	const getsPerOp = 1000
+	timeGets := func(b *testing.B, next func() []*Entry, hit bool) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			batch := next()
+			b.StartTimer()
+			for _, e := range batch {
+				if _, ok := c.Get(e.Key); ok != hit {
+					b.Fatalf("Get(%s) hit %v, want %v", e.Key, ok, hit)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*getsPerOp), "ns/get")
+	}
+	// Each Get benchmark has its own keys: ten prefixes, 100 000 keys, each
+	// looked at once until a benchmark runs past 100 ops in all.
+	const matchGroups = groups - 20
+	batches := func(from int) func() []*Entry {
+		keys := slices.Concat(byDir[from : from+10]...)
+		i := 0
+		return func() []*Entry {
+			i = (i + getsPerOp) % len(keys)
+			return keys[i : i+getsPerOp]
+		}
+	}
+	noPurge, noMatch := batches(groups-10), batches(groups-20)
+	b.Run("get/no-purge", func(b *testing.B) { // before any purge: no rule to check
+		cache(b)
+		timeGets(b, noPurge, true)
+	})
+	purged := 0
+	b.Run("get/after-prefix-nomatch", func(b *testing.B) {
+		cache(b)
+		timeGets(b, func() []*Entry {
+			c.Purge(prefixes[purged%matchGroups]) // the Gets check this rule (and few older)
+			purged++
+			return noMatch()
+		}, true)
+	})
+	var killed [groups]bool // Gets found dirNN's entries purged
+	g, off := -1, perGroup
+	b.Run("get/after-prefix-match", func(b *testing.B) {
+		cache(b)
+		timeGets(b, func() []*Entry {
+			if off == perGroup { // purge the next prefix
+				g, off = (g+1)%matchGroups, 0
+				if killed[g] { // store them again, or Get stops at their dead flag
+					for _, e := range byDir[g] {
+						for !fill(c, e) {
+							settle(c)
+						}
+					}
+					settle(c)
+				}
+				c.Purge(prefixes[g])
+				killed[g] = true
+			}
+			off += getsPerOp
+			return byDir[g][off-getsPerOp : off]
+		}, false)
+	})
+
+	// Each purge below adds a rule (trimmed at maxRules) or kills all.
+	purgeCall := func(name string, timed bool, purge func(c *Cache, i int)) {
+		b.Run(name, func(b *testing.B) {
+			c := cache(b)
+			b.ReportAllocs()
+			var lat latencies
+			i := 0
+			for b.Loop() {
+				if !timed { // too quick to time each call
+					purge(c, i)
+					i++
+					continue
+				}
+				start := time.Now()
+				purge(c, i)
+				lat = append(lat, time.Since(start))
+				i++
+			}
+			lat.report(b)
+		})
+	}
+	purgeCall("prefix", true, func(c *Cache, i int) { c.Purge(prefixes[i%groups]) })
+	purgeCall("prefix-soft", true, func(c *Cache, i int) { c.Purge(softPrefixes[i%groups]) })
+	purgeCall("tag", true, func(c *Cache, i int) { c.Purge(tags[i%groups]) })
+	purgeCall("all", false, func(c *Cache, _ int) { c.Purge(Selector{Kind: All}) })
+	purgeCall("all-soft", false, func(c *Cache, _ int) { c.Purge(Selector{Kind: All, Soft: true}) })
+	purgeCall("flush", false, func(c *Cache, _ int) { c.Flush() })
 }

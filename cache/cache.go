@@ -132,6 +132,9 @@ type item struct {
 	checked atomic.Uint64
 	// dead caches a permanent verdict: purged, flushed or deleted.
 	dead atomic.Bool
+	// soft: a soft purge rule matched (the other soft purges are judged
+	// from seq and gen). Set before checked is raised past the rule.
+	soft atomic.Bool
 	// superseded: a later Set for the key may be in the admission map.
 	superseded atomic.Bool
 	// released guards the single release of the object reference.
@@ -182,57 +185,109 @@ func New(cfg Config) (*Cache, error) {
 
 // Get returns the entry stored under key, fresh or stale (judge it with
 // Entry.Fresh and the window helpers), or false. It never returns an entry
-// that a purge or a flush invalidated. It does not allocate and does not
-// retain key, so key may be an unsafe view of a reusable buffer.
+// that a purge or a flush invalidated, nor one a soft purge marked (see
+// Lookup). It does not allocate and does not retain key, so key may be an
+// unsafe view of a reusable buffer.
 func (c *Cache) Get(key string) (*Entry, bool) {
-	drains := c.pending.drains.Load()
-	if it, ok := c.store.Get(key); ok && !it.superseded.Load() && c.live(it) {
+	if it, _ := c.find(key, valid); it != nil {
 		c.stats.hits.inc()
 		return it.entry, true
-	}
-	// ristretto has nothing usable: a newer Set may not have reached it yet.
-	if it := c.pending.get(key); it != nil {
-		if c.live(it) {
-			c.stats.hits.inc()
-			return it.entry, true
-		}
-	} else if c.pending.drains.Load() != drains {
-		// A drain round may have moved the key's item from the map into
-		// ristretto between the two lookups: look again.
-		if it, ok := c.store.Get(key); ok && !it.superseded.Load() && c.live(it) {
-			c.stats.hits.inc()
-			return it.entry, true
-		}
 	}
 	c.stats.misses.inc()
 	return nil, false
 }
 
-// live reports whether an item may be served: same epoch, not purged by
-// key, by rule, or deleted.
-func (c *Cache) live(it *item) bool {
+// Lookup is Get for callers that serve soft-purged entries: it also returns
+// an entry a soft purge marked, with softPurged true, to be served only as
+// stale (while revalidating it, for example with its ETag). It never returns
+// an entry that a hard purge or a flush invalidated. Like Get, it does not
+// allocate or retain key.
+func (c *Cache) Lookup(key string) (e *Entry, softPurged bool, ok bool) {
+	it, v := c.find(key, softMarked)
+	if it == nil {
+		c.stats.misses.inc()
+		return nil, false, false
+	}
+	c.stats.hits.inc()
+	if v == softMarked {
+		c.stats.softHits.Add(1)
+	}
+	return it.entry, v == softMarked, true
+}
+
+// verdict is what Get and Lookup make of an item; the order matters.
+type verdict uint8
+
+const (
+	purged     verdict = iota // hard-purged, flushed or deleted: never served
+	softMarked                // soft-purged: served by Lookup only, flagged
+	valid
+)
+
+// find returns the item stored under key and its verdict if that is at
+// least least, or nil.
+func (c *Cache) find(key string, least verdict) (*item, verdict) {
+	drains := c.pending.drains.Load()
+	if it, ok := c.store.Get(key); ok && !it.superseded.Load() {
+		if v := c.judge(it); v >= least {
+			return it, v
+		}
+	}
+	// ristretto has nothing usable: a newer Set may not have reached it yet.
+	if it := c.pending.get(key); it != nil {
+		if v := c.judge(it); v >= least {
+			return it, v
+		}
+	} else if c.pending.drains.Load() != drains {
+		// A drain round may have moved the key's item from the map into
+		// ristretto between the two lookups: look again.
+		if it, ok := c.store.Get(key); ok && !it.superseded.Load() {
+			if v := c.judge(it); v >= least {
+				return it, v
+			}
+		}
+	}
+	return nil, purged
+}
+
+// judge tells whether an item may be served: not if it is of another epoch,
+// purged by key, by rule, or deleted; only as soft-purged if a soft purge
+// covers it.
+func (c *Cache) judge(it *item) verdict {
 	if it.dead.Load() {
-		return false
+		return purged
 	}
 	rs := c.rules.Load()
 	o := it.obj
 	if it.epoch != rs.epoch || it.gen < o.minGen.Load() ||
 		it.seq < o.purgedSeq.Load() || o.retired.Load() {
 		it.dead.Store(true)
-		return false
+		return purged
 	}
-	if checked := it.checked.Load(); checked < rs.last {
-		return c.checkRules(it, rs, checked)
+	if checked := it.checked.Load(); checked < rs.last && !c.checkRules(it, rs, checked) {
+		return purged
 	}
-	return true
+	if it.seq < rs.softFloor || it.gen < o.softGen.Load() ||
+		it.seq < o.softSeq.Load() || it.soft.Load() {
+		return softMarked
+	}
+	return valid
 }
 
 // checkRules checks an item against the rules it has not been checked
-// against, then records that it has been.
+// against, then records that it has been. It reports false if one purged
+// it; a soft rule marks it soft.
 func (c *Cache) checkRules(it *item, rs *ruleSet, checked uint64) bool {
-	if checked < rs.floor || rs.bans(it.entry, checked) {
+	if checked < rs.floor {
 		it.dead.Store(true)
 		return false
+	}
+	switch rs.judge(it.entry, checked) {
+	case purged:
+		it.dead.Store(true)
+		return false
+	case softMarked:
+		it.soft.Store(true) // before checked passes the rule
 	}
 	raise(&it.checked, rs.last)
 	return true
@@ -263,6 +318,8 @@ func (c *Cache) Begin(bucket, object string) Fence {
 // not from Begin for e.Bucket and e.Object. It reports whether e was
 // stored; a stored entry is visible to the very next Get. Set also returns
 // false when ristretto is too busy to take the entry (its buffer is full).
+// A soft purge fences nothing: e is stored, soft-purged if the soft purge
+// covers it (Lookup returns it flagged, Get misses it).
 //
 // e must not be changed afterwards. It is kept for its retention: the rest
 // of its freshness lifetime plus its longest stale window (and
@@ -274,7 +331,12 @@ func (c *Cache) Set(f Fence, e *Entry) bool {
 		return false
 	}
 	rs := c.rules.Load()
-	if rs.epoch != f.epoch || f.seq < rs.floor || rs.bans(e, f.seq) {
+	if rs.epoch != f.epoch || f.seq < rs.floor {
+		c.stats.fenced.Add(1)
+		return false
+	}
+	v := rs.judge(e, f.seq)
+	if v == purged {
 		c.stats.fenced.Add(1)
 		return false
 	}
@@ -289,7 +351,9 @@ func (c *Cache) Set(f Fence, e *Entry) bool {
 		cost: e.Cost(), expires: time.Now().Add(ttl),
 	}
 	// Purges from now on have a higher sequence than rs.last and f.seq, so
-	// Get checks the item against them.
+	// Get checks the item against them. Soft purges by key and soft All
+	// need no marking: they are judged from it.seq and it.gen.
+	it.soft.Store(v == softMarked)
 	it.checked.Store(max(f.seq, rs.last))
 	if !c.pending.put(c, it) {
 		c.release(it)

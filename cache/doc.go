@@ -21,6 +21,11 @@
 //     entry against once (see purge.go for why rules rather than indexes).
 //     Purge All and Flush (a new epoch) are O(1) as well. A background
 //     sweep then deletes what they invalidated, to free memory.
+//   - A soft purge (Selector.Soft) of any kind marks what it matches,
+//     fills in flight included, instead of invalidating it: Get misses such
+//     entries, Lookup returns them flagged so the edge can serve them stale
+//     while it revalidates, and the sweep keeps them. It costs what the
+//     hard purge of its kind does (soft All: O(1)).
 //   - A purge is visible to the very next Get, on return from Purge.
 //   - A stored entry is visible to the very next Get, though ristretto
 //     admits entries asynchronously (see pending.go).
@@ -34,11 +39,15 @@
 //
 //   - An Entry is immutable once Set: Get returns the same pointer to every
 //     caller, whose Body the edge serves without copying.
-//   - Get does not retain its key argument; Set retains the Entry and its
-//     strings, and Purge the Selector's strings.
+//   - Get and Lookup do not retain their key argument; Set retains the
+//     Entry and its strings, and Purge the Selector's strings.
 //   - Entries are judged by their own Bucket, Object, Host and Tags; the
 //     Entry given to Set must carry the bucket and object given to Begin.
 //   - Delete is an eviction, not an invalidation: it fences nothing.
+//   - A soft-purged entry stays so until a Set of a fill begun after the
+//     purge replaces it; after a soft purge by key with a generation, the
+//     new entry (a 304 refresh too) must carry that generation or more.
+//     A hard purge removes soft-purged entries as any others.
 //   - ristretto may evict or reject any entry at any time, and drops Sets
 //     when its buffer is full (Set reports false): a stored entry can be
 //     a miss later, never a purged one a hit.

@@ -24,6 +24,11 @@ type objectState struct {
 	// purgedSeq is the sequence of the latest purge that carried no
 	// generation: entries whose fill began before it are purged.
 	purgedSeq atomic.Uint64
+	// softGen and softSeq are the same fences for soft purges: the entries
+	// they cover are soft-purged. Fills are not refused: Lookup compares
+	// each item's generation and begin sequence with them.
+	softGen atomic.Int64
+	softSeq atomic.Uint64
 	// retired is set when the state leaves the table. An item still holding
 	// it could not learn of later purges, so Get treats it as purged. (Items
 	// are counted in refs, so this is a safety net, not a path.)
@@ -116,8 +121,9 @@ func (sh *objectShard) forgetIfUnused(id objectID, st *objectState, t *objectTab
 
 // purge records a purge of one object at sequence seq and returns how many
 // items point at the object (an upper bound of the entries it removed).
-// gen > 0 fences by generation; gen == 0 fences by sequence.
-func (t *objectTable) purge(id objectID, gen int64, seq uint64, until time.Time) int {
+// gen > 0 fences by generation; gen == 0 fences by sequence. A soft purge
+// sets the soft fences instead.
+func (t *objectTable) purge(id objectID, gen int64, soft bool, seq uint64, until time.Time) int {
 	sh := t.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -126,13 +132,22 @@ func (t *objectTable) purge(id objectID, gen int64, seq uint64, until time.Time)
 		st = &objectState{}
 		sh.states[id] = st
 	}
-	if gen > 0 {
+	switch {
+	case soft && gen > 0:
+		if gen > st.softGen.Load() {
+			st.softGen.Store(gen)
+		}
+	case soft:
+		st.softSeq.Store(seq)
+	case gen > 0:
 		if gen > st.minGen.Load() {
 			st.minGen.Store(gen)
 		}
-	} else {
+	default:
 		st.purgedSeq.Store(seq)
 	}
+	// Soft purges too: once the state is forgotten, the table's floor
+	// refuses the fills that began before them.
 	st.lastPurge = seq
 	st.fenceUntil = until
 	if !st.queued {

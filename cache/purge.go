@@ -11,7 +11,8 @@ import (
 type Kind uint8
 
 // The kinds of purge. The zero Kind is invalid; Purge treats it, like any
-// unknown kind, as All, so that a malformed purge errs towards a miss.
+// unknown kind, as All (soft if Selector.Soft), so that a malformed purge
+// errs towards a miss.
 const (
 	// ByKey matches every variant of one object: Bucket and Value (the
 	// object key) equal the entry's Bucket and Object.
@@ -58,6 +59,11 @@ type Selector struct {
 	// at or above it stay. Without a generation (0) the purge removes every
 	// entry of the object and refuses every fill that began before it.
 	Generation int64
+	// Soft marks the entries the purge matches as soft-purged instead of
+	// invalidating them: Get misses them, Lookup returns them flagged, so
+	// the edge can serve them stale while it revalidates. A fill that began
+	// before a soft purge is stored, but soft-purged too.
+	Soft bool
 }
 
 // matches reports whether the rule-based selector s covers e.
@@ -98,6 +104,10 @@ func (s *Selector) matches(e *Entry) bool {
 // a rule raises the set's floor: an item not checked since before the floor
 // counts as purged, so forgetting a rule can cost a miss, never a stale hit.
 // Purge by key does not use rules: it fences the object's state (fence.go).
+//
+// A soft rule marks the items it matches soft (a sticky flag), and soft All
+// raises the set's softFloor, against which an item's begin sequence is
+// compared, so it costs O(1) like All.
 
 // maxRules bounds the rule list, and so the work of checking an item that
 // has not been looked at for a long time.
@@ -119,18 +129,25 @@ type ruleSet struct {
 	floor uint64
 	// last is the highest sequence the set accounts for: an item checked
 	// up to last needs no check.
-	last  uint64
-	rules []rule // ascending seq; appended to, never changed in place
+	last uint64
+	// softFloor is the sequence of the latest soft All: items whose fill
+	// began before it are soft-purged. It only grows.
+	softFloor uint64
+	rules     []rule // ascending seq; appended to, never changed in place
 }
 
-// bans reports whether a rule newer than sequence since matches e.
-func (rs *ruleSet) bans(e *Entry, since uint64) bool {
+// judge is the verdict of the rules newer than sequence since on e.
+func (rs *ruleSet) judge(e *Entry, since uint64) verdict {
+	v := valid
 	for i := len(rs.rules) - 1; i >= 0 && rs.rules[i].seq > since; i-- {
-		if rs.rules[i].matches(e) {
-			return true
+		if r := &rs.rules[i]; r.matches(e) {
+			if !r.Soft {
+				return purged
+			}
+			v = softMarked // an older hard rule may still match
 		}
 	}
-	return false
+	return v
 }
 
 // Purge invalidates the entries s matches and fences the fills in flight
@@ -138,18 +155,25 @@ func (rs *ruleSet) bans(e *Entry, since uint64) bool {
 // entry and no such fill can be stored. Purges may be repeated and may
 // arrive out of order.
 //
-// It returns how many entries it invalidated: for ByKey, the number of
-// entries (variants) the object has; for All, the number of entries; for
-// ByPrefix, ByTag and ByHost an estimate from a sample of up to 512
-// entries, exact when the cache holds fewer.
+// A soft purge (s.Soft) instead marks those entries soft-purged, and the
+// entries of those fills when they are stored: Get misses them, Lookup
+// returns them flagged. A later hard purge still removes them.
+//
+// It returns how many entries it invalidated (or marked): for ByKey, the
+// number of entries (variants) the object has; for All, the number of
+// entries; for ByPrefix, ByTag and ByHost an estimate from a sample of up
+// to 512 entries, exact when the cache holds fewer.
 func (c *Cache) Purge(s Selector) int {
 	c.stats.purges.Add(1)
+	if s.Soft {
+		c.stats.softPurges.Add(1)
+	}
 	switch s.Kind {
 	case ByKey:
 		n := 0
 		c.applyPurge(func(seq uint64, _ *ruleSet) {
 			until := c.cfg.Now().Add(c.cfg.FenceRetention)
-			n = c.objects.purge(objectID{s.Bucket, s.Value}, s.Generation, seq, until)
+			n = c.objects.purge(objectID{s.Bucket, s.Value}, s.Generation, s.Soft, seq, until)
 		})
 		return n
 	case ByPrefix, ByTag, ByHost:
@@ -159,10 +183,19 @@ func (c *Cache) Purge(s Selector) int {
 		c.sweepWanted.Store(true)
 		return c.estimate(&s, seq)
 	default:
-		c.applyPurge(func(seq uint64, old *ruleSet) {
-			c.rules.Store(&ruleSet{epoch: old.epoch, floor: seq, last: seq})
-		})
-		c.sweepWanted.Store(true)
+		if s.Soft {
+			// Nothing for the sweep to delete, and Get checks no rule.
+			c.applyPurge(func(seq uint64, old *ruleSet) {
+				rs := *old
+				rs.softFloor = seq
+				c.rules.Store(&rs)
+			})
+		} else {
+			c.applyPurge(func(seq uint64, old *ruleSet) {
+				c.rules.Store(&ruleSet{epoch: old.epoch, floor: seq, last: seq, softFloor: old.softFloor})
+			})
+			c.sweepWanted.Store(true)
+		}
 		return int(max(c.stats.entries.Load(), 0))
 	}
 }
@@ -190,7 +223,7 @@ func (rs *ruleSet) with(r rule) *ruleSet {
 		floor = rules[drop-1].seq
 		rules = slices.Clone(rules[drop:])
 	}
-	return &ruleSet{epoch: rs.epoch, floor: floor, last: r.seq, rules: rules}
+	return &ruleSet{epoch: rs.epoch, floor: floor, last: r.seq, softFloor: rs.softFloor, rules: rules}
 }
 
 // Flush makes every entry stored so far a miss and refuses every fill begun
@@ -199,7 +232,7 @@ func (rs *ruleSet) with(r rule) *ruleSet {
 // by the background sweep.
 func (c *Cache) Flush() {
 	c.applyPurge(func(seq uint64, old *ruleSet) {
-		c.rules.Store(&ruleSet{epoch: old.epoch + 1, floor: seq, last: seq})
+		c.rules.Store(&ruleSet{epoch: old.epoch + 1, floor: seq, last: seq, softFloor: old.softFloor})
 	})
 	c.stats.flushes.Add(1)
 	c.sweepWanted.Store(true)
@@ -222,10 +255,11 @@ func (c *Cache) expireRules(now time.Time) {
 		return
 	}
 	c.rules.Store(&ruleSet{
-		epoch: old.epoch,
-		floor: max(old.floor, old.rules[i-1].seq),
-		last:  old.last,
-		rules: slices.Clone(old.rules[i:]),
+		epoch:     old.epoch,
+		floor:     max(old.floor, old.rules[i-1].seq),
+		last:      old.last,
+		softFloor: old.softFloor,
+		rules:     slices.Clone(old.rules[i:]),
 	})
 }
 

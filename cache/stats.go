@@ -7,17 +7,21 @@ import (
 
 // Stats is a snapshot of the cache's counters.
 type Stats struct {
-	Hits   uint64 // Gets that returned an entry
-	Misses uint64 // Gets that did not
-	Sets   uint64 // Sets that stored their entry
+	Hits   uint64 // Gets and Lookups that returned an entry
+	Misses uint64 // Gets and Lookups that did not
+	// SoftHits counts the Lookups that returned a soft-purged entry (also
+	// counted in Hits); Get counts those entries as misses.
+	SoftHits uint64
+	Sets     uint64 // Sets that stored their entry
 	// Fenced counts Sets refused because a purge or flush came after the
 	// fill began (or a misused Fence).
 	Fenced uint64
 	// Dropped counts entries ristretto did not take: its buffer was full
 	// at Set, or its admission policy rejected the entry.
-	Dropped uint64
-	Purges  uint64 // calls to Purge
-	Flushes uint64 // calls to Flush
+	Dropped    uint64
+	Purges     uint64 // calls to Purge
+	SoftPurges uint64 // calls to Purge with Soft set (also counted in Purges)
+	Flushes    uint64 // calls to Flush
 	// Evictions counts entries ristretto removed for room or at the end of
 	// their retention.
 	Evictions uint64
@@ -35,26 +39,29 @@ type Stats struct {
 // the request path.
 func (c *Cache) Stats() Stats {
 	return Stats{
-		Hits:      c.stats.hits.load(),
-		Misses:    c.stats.misses.load(),
-		Sets:      c.stats.sets.Load(),
-		Fenced:    c.stats.fenced.Load(),
-		Dropped:   c.stats.dropped.Load(),
-		Purges:    c.stats.purges.Load(),
-		Flushes:   c.stats.flushes.Load(),
-		Evictions: c.stats.evicted.Load(),
-		Entries:   c.stats.entries.Load(),
-		Bytes:     c.stats.bytes.Load(),
-		Rules:     len(c.rules.Load().rules),
-		Objects:   c.objects.len(),
-		Pending:   int(c.pending.n.Load()),
+		Hits:       c.stats.hits.load(),
+		Misses:     c.stats.misses.load(),
+		SoftHits:   c.stats.softHits.Load(),
+		Sets:       c.stats.sets.Load(),
+		Fenced:     c.stats.fenced.Load(),
+		Dropped:    c.stats.dropped.Load(),
+		Purges:     c.stats.purges.Load(),
+		SoftPurges: c.stats.softPurges.Load(),
+		Flushes:    c.stats.flushes.Load(),
+		Evictions:  c.stats.evicted.Load(),
+		Entries:    c.stats.entries.Load(),
+		Bytes:      c.stats.bytes.Load(),
+		Rules:      len(c.rules.Load().rules),
+		Objects:    c.objects.len(),
+		Pending:    int(c.pending.n.Load()),
 	}
 }
 
 type counters struct {
-	hits, misses                                    stripedCounter
-	sets, fenced, dropped, purges, flushes, evicted atomic.Uint64
-	entries, bytes                                  atomic.Int64
+	hits, misses stripedCounter
+	// softHits is rare (a revalidation follows each): one word will do.
+	softHits, sets, fenced, dropped, purges, softPurges, flushes, evicted atomic.Uint64
+	entries, bytes                                                        atomic.Int64
 }
 
 const (
