@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test lint bench fuzz build
+.PHONY: run test lint bench fuzz build redis-server
 
 # Starts the whole product on its embedded defaults (see ../shared/DESIGN.md).
 run:
@@ -19,9 +19,26 @@ build:
 test: export EDGE_ACCESS_KEY_ID := junk-access-key-from-make-test
 test: export EDGE_SECRET_ACCESS_KEY := junk-secret-from-make-test
 test: export EDGE_PURGE_TOKEN := junk-purge-token-from-make-test
-test:
+test: redis-server
 	$(GO) test -race -shuffle=on -timeout 9m $(PKGS)
 	$(GO) test -count=1 -run 'Allocates' $(PKGS)
+
+# The Redis tests start their own redis-server (purge/redistest), so make
+# test needs the binary: installed from Debian's packages when missing, as
+# root. The package's own service (on :6379) is stopped and, under systemd,
+# disabled: no test uses it, and none should find it by accident.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 && exit 0; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo 'redis-server is missing: run `sudo apt-get install -y redis-server` (or make test as root, which installs it)' >&2; \
+	  exit 1; \
+	fi; \
+	echo 'redis-server is missing: installing it with apt-get'; \
+	apt-get update -qq || exit 1; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || exit 1; \
+	service redis-server stop >/dev/null 2>&1 || true; \
+	if [ -d /run/systemd/system ]; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi; \
+	redis-server --version
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
