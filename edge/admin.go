@@ -1,18 +1,39 @@
 package edge
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgecdn/edge/purge"
 )
 
-// AdminHandler serves /healthz (the process is up), /readyz (it can serve:
-// ready() says so) and /metrics (Prometheus), from the edge's own registry.
-func (e *Edge) AdminHandler(ready func() error) http.Handler {
+// AdminOptions are what the admin port serves besides the edge's own state.
+type AdminOptions struct {
+	// Ready, when set, must return nil for /readyz to answer 200.
+	Ready func() error
+	// Purge is the purge API, served at /v1/purge.
+	Purge http.Handler
+	// Bus is the purge bus subscription, whose health /readyz and
+	// /metrics report; nil when the edge has none.
+	Bus *purge.Subscriber
+	// Unbounded: the edge runs purge-mode sites without a bus that
+	// carries its origin's writes (allow_unbounded_staleness).
+	Unbounded bool
+}
+
+// AdminHandler serves /healthz (the process is up), /readyz (it can serve,
+// and the state of its purge bus), /metrics (Prometheus, from the edge's
+// own registry) and the purge API.
+func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	reg := prometheus.NewRegistry()
 	counter := func(name, help string, v func() uint64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edge_" + name, Help: help}, func() float64 { return float64(v()) }))
+	}
+	gauge := func(name, help string, v func() float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_" + name, Help: help}, v))
 	}
 	counter("cache_hits_total", "Requests served fresh from the cache.", e.stats.hits.Load)
 	counter("cache_stale_hits_total", "Requests served stale while a refresh ran.", e.stats.staleHits.Load)
@@ -22,22 +43,55 @@ func (e *Edge) AdminHandler(ready func() error) http.Handler {
 	counter("origin_fetches_total", "Requests sent to the origin.", e.stats.originFetches.Load)
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_cache_bytes", Help: "Bytes held by cached entries."},
-		func() float64 { return float64(e.cache.Stats().Bytes) }))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_cache_entries", Help: "Cached entries."},
-		func() float64 { return float64(e.cache.Stats().Entries) }))
+	gauge("cache_bytes", "Bytes held by cached entries.", func() float64 { return float64(e.cache.Stats().Bytes) })
+	gauge("cache_entries", "Cached entries.", func() float64 { return float64(e.cache.Stats().Entries) })
+	gauge("degraded", "1 while hits of purge-mode sites are revalidated because the purge bus is unhealthy.", func() float64 { return b2f(e.degraded.Load()) })
+	if b := opts.Bus; b != nil {
+		gauge("purge_bus_healthy", "1 while the purge bus vouches that no purge is missed.", func() float64 { h, _ := b.Health(); return b2f(h) })
+		counter("purge_messages_applied_total", "Purge messages applied.", func() uint64 { return b.Stats().Applied })
+		counter("purge_gaps_total", "Gaps found in a publisher's message numbers.", func() uint64 { return b.Stats().Gaps })
+		counter("purge_flushes_total", "Cache flushes for possibly lost purges.", func() uint64 { return b.Stats().Flushes })
+		counter("purge_dropped_messages_total", "Bus messages that did not decode, dropped whole.", func() uint64 { return b.Stats().Dropped })
+		counter("purge_resubscribes_total", "Subscriptions to the bus, the first included.", func() uint64 { return b.Stats().Resets })
+		gauge("purge_last_delay_seconds", "Publish-to-apply time of the last origin purge.", func() float64 { return b.Stats().LastDelay.Seconds() })
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if ready != nil {
-			if err := ready(); err != nil {
+		if opts.Ready != nil {
+			if err := opts.Ready(); err != nil {
 				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 				return
 			}
 		}
-		w.Write([]byte("ready\n"))
+		fmt.Fprintf(w, "ready\n%s\n", e.busState(opts))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if opts.Purge != nil {
+		mux.Handle("/v1/purge", opts.Purge)
+	}
 	return mux
+}
+
+// busState is the purge bus part of /readyz.
+func (e *Edge) busState(opts AdminOptions) string {
+	s := "purge bus: none"
+	if opts.Bus != nil {
+		s = "purge bus: healthy"
+		if ok, why := opts.Bus.Health(); !ok {
+			s = "purge bus: degraded (" + why + "): every hit of a purge-mode site is revalidated with the origin"
+		}
+	}
+	if opts.Unbounded {
+		s += "\nno bus carries the origin's writes and allow_unbounded_staleness is set: purge-mode sites may serve overwritten and deleted objects until their TTL ends"
+	}
+	return s
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

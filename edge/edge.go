@@ -59,6 +59,9 @@ type Edge struct {
 	log    *zap.Logger
 	stats  stats
 	reqs   atomic.Uint64
+	// degraded: the purge bus cannot vouch that no purge is missed, so
+	// hits of purge-mode sites are revalidated (purge.go).
+	degraded atomic.Bool
 }
 
 // New builds an edge for the sites, filling from o.
@@ -116,23 +119,6 @@ func (e *Edge) fetcherFor(site *Site) fetcher {
 		return e.direct
 	}
 	return e.store
-}
-
-// ApplyEvent invalidates what a committed origin change makes stale: the
-// object's entries for a put or delete (fenced at its generation, so a
-// slower fill of the old version is refused), a bucket's for bucket
-// changes. The all-in-one process calls it from the store's EventSink
-// before the write is acknowledged: a client reads its own writes.
-func (e *Edge) ApplyEvent(ev origin.Event) {
-	if !e.sites.purged[ev.Bucket] {
-		return // only ttl-mode sites serve this bucket: staleness up to the TTL is their contract
-	}
-	switch ev.Op {
-	case origin.OpPut, origin.OpDelete:
-		e.cache.Purge(cache.Selector{Kind: cache.ByKey, Bucket: ev.Bucket, Value: ev.Key, Generation: ev.Generation})
-	default:
-		e.cache.Purge(cache.Selector{Kind: cache.ByPrefix, Bucket: ev.Bucket, Value: ""})
-	}
 }
 
 // Stats are the edge's request counters since start.

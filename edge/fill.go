@@ -178,7 +178,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	return &fillResult{entry: entry, stored: stored, purged: !stored, shareable: true}
 }
 
-func bucketOf(site *Site) string { return site.originID }
+func bucketOf(site *Site) string { return site.cacheID }
 
 func objectOf(site *Site, req *fetchRequest) string {
 	if site.upstream != nil {

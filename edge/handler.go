@@ -123,7 +123,7 @@ var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }
 // and, for upstream sites, the query as sent (objects of a bucket do not
 // vary by query, so it is not part of their key).
 func appendKey(dst []byte, site *Site, path, query []byte) []byte {
-	dst = append(dst, site.originID...)
+	dst = append(dst, site.cacheID...)
 	dst = append(dst, 0)
 	dst = append(dst, path...)
 	if site.upstream != nil && len(query) > 0 {
@@ -146,15 +146,19 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 		key = appendVary(key, vary, &ctx.Request.Header)
 	}
 	defer func() { *kb = key[:0]; keyBufs.Put(kb) }()
-	entry, ok := e.cache.Get(b2s(key))
-	if ok && e.usable(site, entry, now) {
+	entry, soft, ok := e.cache.Lookup(b2s(key))
+	if ok && !soft && e.usable(site, entry, now) {
 		e.stats.hits.Add(1)
 		e.serveEntry(ctx, entry, now, statusHit)
 		return
 	}
-	if ok && e.servableStale(site, entry, now) {
+	if ok && e.servableWhileRefreshing(site, entry, soft, now) {
 		e.stats.staleHits.Add(1)
-		e.serveEntry(ctx, entry, now, statusStaleWhileRevalidate)
+		cs := statusStaleWhileRevalidate
+		if soft {
+			cs = statusSoftPurged
+		}
+		e.serveEntry(ctx, entry, now, cs)
 		full := string(key)
 		e.refreshInBackground(site, full, full[:primary], path, ctx, entry)
 		return
@@ -170,13 +174,27 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 
 // usable: a fresh entry that needs no revalidation.
 func (e *Edge) usable(site *Site, entry *cache.Entry, now time.Time) bool {
-	return site.Consistency != ConsistencyStrong && !entry.NoCache && entry.Fresh(now)
+	return e.mayServeStored(site) && !entry.NoCache && entry.Fresh(now)
 }
 
-// servableStale: stale but within stale-while-revalidate (policy leaves
-// the window zero whenever stale serving is forbidden).
-func (e *Edge) servableStale(site *Site, entry *cache.Entry, now time.Time) bool {
-	return site.Consistency != ConsistencyStrong && !entry.NoCache && entry.WithinStaleWhileRevalidate(now)
+// mayServeStored: a strong site confirms every hit with the origin, and
+// so does a purge site while the bus is degraded (a purge may be missed).
+func (e *Edge) mayServeStored(site *Site) bool {
+	return site.Consistency != ConsistencyStrong && !(site.Consistency == ConsistencyPurge && e.degraded.Load())
+}
+
+// servableWhileRefreshing: a stale entry within stale-while-revalidate
+// (policy leaves the window zero whenever stale serving is forbidden), or
+// a soft-purged one that may be served stale at all, is served while one
+// background refresh runs.
+func (e *Edge) servableWhileRefreshing(site *Site, entry *cache.Entry, soft bool, now time.Time) bool {
+	if !e.mayServeStored(site) || entry.NoCache {
+		return false
+	}
+	if soft {
+		return !entry.MustRevalidate
+	}
+	return entry.WithinStaleWhileRevalidate(now)
 }
 
 // bothFramings reports whether a raw header block carries both

@@ -22,6 +22,7 @@ const (
 	statusMissStored                              // fetched, stored
 	statusMissNotStored                           // fetched, not stored
 	statusRevalidated                             // stale, origin said 304
+	statusSoftPurged                              // soft-purged, refresh running
 
 	// collapsed marks a request that waited for another request's fill
 	// (RFC 9211 "collapsed").
@@ -120,6 +121,11 @@ func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byt
 		case statusStaleIfError:
 			b = append(b, "; detail=stale-if-error"...)
 		}
+	case statusSoftPurged:
+		// A soft purge made it stale whatever its lifetime said.
+		b = append(b, "hit; ttl="...)
+		b = strconv.AppendInt(b, min(ttl, 0), 10)
+		b = append(b, "; detail=soft-purged"...)
 	case statusRevalidated:
 		b = append(b, "fwd=stale; fwd-status=304; stored; ttl="...)
 		b = strconv.AppendInt(b, ttl, 10)

@@ -39,10 +39,10 @@ type Site struct {
 	PolicyConfig *PolicyConfig `yaml:"policy"`
 
 	upstream *url.URL
-	// originID names where the site's objects come from, in cache keys and
-	// purges: the bucket, or the whole upstream URL (two sites on one
-	// upstream host with different base paths must not share entries).
-	originID string
+	// cacheID names the site's entries in cache keys and purges. Each site
+	// has its own entries, even when two serve one bucket: a site's
+	// consistency mode (which purges it takes) holds for that site alone.
+	cacheID string
 }
 
 // PolicyConfig is a site's policy block in the YAML config; durations are
@@ -70,13 +70,14 @@ func (p *PolicyConfig) defaults() policy.Defaults {
 // sites finds the site of a request's Host.
 type sites struct {
 	byHost map[string]*Site
-	// purged lists the buckets served by a site that takes purges (purge
-	// or strong consistency); writes to other buckets purge nothing.
-	purged map[string]bool
+	// byBucket lists the sites serving each bucket, for the purges of the
+	// bucket's writes.
+	byBucket map[string][]*Site
+	all      []*Site
 }
 
 func newSites(list []Site) (*sites, error) {
-	s := &sites{byHost: make(map[string]*Site), purged: make(map[string]bool)}
+	s := &sites{byHost: make(map[string]*Site), byBucket: make(map[string][]*Site)}
 	if len(list) == 0 {
 		return nil, errors.New("edge: configure at least one site (hosts → bucket or upstream)")
 	}
@@ -94,10 +95,6 @@ func newSites(list []Site) (*sites, error) {
 			}
 			site.upstream = u
 		}
-		site.originID = site.Bucket
-		if site.upstream != nil {
-			site.originID = "u:" + strings.TrimSuffix(site.upstream.String(), "/")
-		}
 		if site.PolicyConfig != nil {
 			site.Policy = site.PolicyConfig.defaults()
 		}
@@ -108,14 +105,12 @@ func newSites(list []Site) (*sites, error) {
 		default:
 			return nil, fmt.Errorf("edge: site %d: consistency %q: use ttl, purge or strong", i+1, site.Consistency)
 		}
-		if site.Bucket != "" && site.Consistency != ConsistencyTTL {
-			s.purged[site.Bucket] = true
-		}
 		if len(site.Hosts) == 0 {
 			return nil, fmt.Errorf("edge: site %d: list the hosts it serves", i+1)
 		}
-		for _, h := range site.Hosts {
+		for j, h := range site.Hosts {
 			h = strings.ToLower(h)
+			site.Hosts[j] = h
 			if h == "" || strings.ContainsAny(h, "/@: ") {
 				return nil, fmt.Errorf("edge: site %d: host %q must be a bare host name, without port", i+1, h)
 			}
@@ -124,6 +119,11 @@ func newSites(list []Site) (*sites, error) {
 			}
 			s.byHost[h] = site
 		}
+		site.cacheID = site.Hosts[0]
+		if site.Bucket != "" {
+			s.byBucket[site.Bucket] = append(s.byBucket[site.Bucket], site)
+		}
+		s.all = append(s.all, site)
 	}
 	return s, nil
 }

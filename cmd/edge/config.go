@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/edgecdn/edge/cmd/internal/busconfig"
 	"github.com/edgecdn/edge/cmd/internal/yamlfile"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/purge"
 )
 
 // config is the edge's YAML file; flags override its fields.
@@ -21,6 +24,25 @@ type config struct {
 	LogLevel       string      `yaml:"log_level"`
 	PublicBuckets  []string    `yaml:"public_buckets"`
 	Sites          []edge.Site `yaml:"sites"`
+
+	busconfig.Config `yaml:",inline"`
+	// BusSilence is how long without an origin heartbeat makes the bus
+	// unhealthy (default 500ms).
+	BusSilence time.Duration `yaml:"bus_silence"`
+	// AllowUnboundedStaleness lets purge-mode sites run without a bus
+	// that carries the origin's writes: they then act as ttl sites.
+	AllowUnboundedStaleness bool        `yaml:"allow_unbounded_staleness"`
+	Purge                   purgeConfig `yaml:"purge"`
+}
+
+// purgeConfig is the purge API's part of the config.
+type purgeConfig struct {
+	// Tokens may call the API; with none, one comes from EDGE_PURGE_TOKEN
+	// or is generated into the data directory at first start.
+	Tokens []purge.Token `yaml:"tokens"`
+	// Rate and Burst limit each token (calls a second; default 10 and 20).
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
 }
 
 // defaultConfig is the all-in-one of DESIGN.md: Host localhost or

@@ -18,6 +18,7 @@ import (
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
+	"github.com/edgecdn/edge/purge"
 )
 
 // addrs are the bound addresses, for tests that listen on port 0.
@@ -34,6 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	s3Addr := fs.String("s3", "\x00", "embedded S3 API address (default :9000; empty: none)")
 	dataDir := fs.String("data", "", "data directory of the embedded store (default ./data)")
 	originURL := fs.String("origin", "", "remote S3-compatible or HTTP origin URL instead of the embedded store")
+	redisURL := fs.String("redis", "", "purge bus: redis:// URL shared with the origin and the other edges")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 			return err
 		}
 	}
-	for flagVal, field := range map[*string]*string{listen: &cfg.Listen, admin: &cfg.Admin, dataDir: &cfg.Data, originURL: &cfg.Origin} {
+	for flagVal, field := range map[*string]*string{listen: &cfg.Listen, admin: &cfg.Admin, dataDir: &cfg.Data, originURL: &cfg.Origin, redisURL: &cfg.Redis} {
 		if *flagVal != "" {
 			*field = *flagVal
 		}
@@ -61,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	var o edge.Origin
 	var store *origin.Engine
 	var purger atomic.Pointer[edge.Edge]
+	var outbox atomic.Pointer[purge.OutboxPublisher]
 	if cfg.Origin != "" {
 		u, err := url.Parse(cfg.Origin)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -76,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		store, err = origin.Open(cfg.Data, &origin.Options{Sink: origin.EventSinkFunc(func(ev origin.Event) {
 			if e := purger.Load(); e != nil {
 				e.ApplyEvent(ev) // read-your-writes: purged before the write returns
+			}
+			if p := outbox.Load(); p != nil {
+				p.Notify() // and to the other edges, off the write path
 			}
 		})})
 		if err != nil {
@@ -94,6 +100,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	defer ed.Close()
 	purger.Store(ed)
+
+	// The purge bus, its publishers and subscriber, and the purge API;
+	// they stop when run returns.
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	pb, err := startPurging(bg, cfg, ed, store, log, stdout)
+	if err != nil {
+		return err
+	}
+	if pb.outbox != nil {
+		outbox.Store(pb.outbox)
+	}
 
 	var bound addrs
 	var servers []func(context.Context) error
@@ -123,7 +141,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err != nil {
 		return fmt.Errorf("admin listen: %w", err)
 	}
-	adminSrv := &http.Server{Handler: ed.AdminHandler(nil), ReadHeaderTimeout: 5 * time.Second}
+	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
 	go adminSrv.Serve(adminLn)
 	servers = append(servers, adminSrv.Shutdown)
 	bound.Admin = adminLn.Addr().String()
@@ -144,6 +162,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		}
 		log.Info("stopped a server", zap.Duration("took", time.Since(start)))
 	}
+	stopBG()
+	pb.wait()
 	return nil
 }
 

@@ -23,7 +23,11 @@ import (
 
 func TestMain(m *testing.M) {
 	testenv.ClearEdgeVars()
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir) // the commands cluster_test.go built
+	}
+	os.Exit(code)
 }
 
 // listenArgs bind every port the all-in-one opens to loopback port 0.
@@ -152,5 +156,72 @@ func TestExampleEdgeConfigLoads(t *testing.T) {
 	cfg := defaultConfig()
 	if err := loadConfig("../../configs/edge.yaml", &cfg); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An edge in front of a separate origin has no way to hear of its writes
+// without the bus: purge-mode sites are refused, with what to configure,
+// unless the operator accepts unbounded staleness, which /readyz states.
+func TestPurgeSitesNeedABus(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	site := "sites:\n  - hosts: [cdn.example.com]\n    bucket: b\n"
+	os.WriteFile(path, []byte(site), 0o644)
+	err := refuse(t, "-config", path, "-data", dir, "-s3", "", "-origin", "http://127.0.0.1:1")
+	if err == nil || !strings.Contains(err.Error(), "-redis") || !strings.Contains(err.Error(), "consistency: ttl") || !strings.Contains(err.Error(), "allow_unbounded_staleness") {
+		t.Fatalf("purge site without a bus: %v", err)
+	}
+	os.WriteFile(path, []byte(site+"allow_unbounded_staleness: true\n"), 0o644)
+	a, _ := startAllInOne(t, "-config", path, "-s3", "", "-origin", "http://127.0.0.1:1")
+	if _, body := httpGet(t, "http://"+a.Admin+"/readyz", ""); !strings.Contains(body, "allow_unbounded_staleness") {
+		t.Fatalf("/readyz does not say staleness is unbounded:\n%s", body)
+	}
+	os.WriteFile(path, []byte("sites:\n  - hosts: [cdn.example.com]\n    bucket: b\n    consistency: ttl\n"), 0o644)
+	startAllInOne(t, "-config", path, "-s3", "", "-origin", "http://127.0.0.1:1")
+}
+
+// The all-in-one's purge API: a token is generated at first start, printed
+// once, and purges what it names; without it the API answers 401.
+func TestAllInOnePurgeAPI(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(slices.Clone(listenArgs), "-data", dir), &lockedWriter{w: &stdout}, io.Discard, func(a addrs) { ready <- a })
+	}()
+	var a addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-done }()
+	token, err := os.ReadFile(filepath.Join(dir, "purge-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(token))
+	if !strings.Contains(stdout.String(), tok) {
+		t.Fatalf("the generated purge token was not printed: %q", stdout.String())
+	}
+	post := func(auth string) int {
+		req, _ := http.NewRequest("POST", "http://"+a.Admin+"/v1/purge?wait=1", strings.NewReader(`{"hosts":["localhost"]}`))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post(""); s != 401 {
+		t.Fatalf("purge without a token: %d", s)
+	}
+	if s := post(tok); s != 200 {
+		t.Fatalf("purge with the generated token: %d", s)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/edgecdn/edge/cmd/internal/busconfig"
 	"github.com/edgecdn/edge/cmd/internal/yamlfile"
 )
 
@@ -17,6 +18,8 @@ type config struct {
 	PublicBuckets   []string `yaml:"public_buckets"`
 	MaxObjectSize   int64    `yaml:"max_object_size"`
 	LogLevel        string   `yaml:"log_level"`
+	// The purge bus the store's writes are published on, for the edges.
+	busconfig.Config `yaml:",inline"`
 }
 
 func defaultConfig() config {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,6 +17,7 @@ import (
 	"github.com/edgecdn/edge/cmd/internal/s3keys"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
+	"github.com/edgecdn/edge/purge"
 )
 
 // run is the whole program: flags, config, store, S3 server, and a clean
@@ -27,6 +29,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	listen := fs.String("listen", "", "address to serve the S3 API on (default :9000)")
 	dataDir := fs.String("data", "", "data directory (default ./data)")
 	region := fs.String("region", "", "the region SigV4 scopes name (default us-east-1; \"auto\" is always accepted)")
+	redisURL := fs.String("redis", "", "purge bus: publish every write to this redis:// URL, where the edges subscribe")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +48,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if *region != "" {
 		cfg.Region = *region
 	}
+	if *redisURL != "" {
+		cfg.Redis = *redisURL
+	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -62,11 +68,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return err
 	}
 
-	store, err := origin.Open(cfg.Data, &origin.Options{MaxObjectSize: cfg.MaxObjectSize})
+	bus, err := cfg.Config.Open(log)
+	if err != nil {
+		return err
+	}
+	var publisher atomic.Pointer[purge.OutboxPublisher]
+	store, err := origin.Open(cfg.Data, &origin.Options{MaxObjectSize: cfg.MaxObjectSize, Sink: origin.EventSinkFunc(func(origin.Event) {
+		if p := publisher.Load(); p != nil {
+			p.Notify() // publish at once; the write does not wait for it
+		}
+	})})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	bg, stopBG := context.WithCancel(context.Background())
+	published := make(chan struct{})
+	if bus != nil {
+		p := purge.NewOutboxPublisher(bus, store, purge.OutboxConfig{Logger: log})
+		publisher.Store(p)
+		go func() {
+			defer close(published)
+			if err := p.Run(bg); err != nil {
+				log.Error("purge publisher stopped", zap.Error(err))
+			}
+		}()
+		log.Info("publishing writes on the purge bus", zap.String("publisher", p.ID()))
+	} else {
+		close(published)
+	}
+	defer func() {
+		stopBG()
+		<-published
+		if bus != nil {
+			bus.Close()
+		}
+	}()
 	if err := origin.EnsureBuckets(ctx, store, cfg.PublicBuckets); err != nil {
 		return err
 	}

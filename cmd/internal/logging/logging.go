@@ -20,6 +20,8 @@ func New(level string, w io.Writer) (*zap.Logger, error) {
 		return nil, fmt.Errorf("config: log_level %q: use debug, info, warn or error", level)
 	}
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, zapcore.AddSync(w), lvl), time.Second, 100, 100)
+	// Lock: the background goroutines (purge bus, publishers) log at the
+	// same time as requests, and w need not be safe for that.
+	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl), time.Second, 100, 100)
 	return zap.New(core), nil
 }

@@ -1,0 +1,20 @@
+// Command edgectl administers running edges through their admin API; for
+// now it purges cached responses (edgectl purge).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "edgectl:", err)
+		os.Exit(exitStatus(err))
+	}
+}
