@@ -109,12 +109,12 @@ func NewAPI(cfg APIConfig) (*API, error) {
 
 // Request is the JSON body of POST /v1/purge.
 type Request struct {
-	Files           []string `json:"files"`
-	Prefixes        []string `json:"prefixes"`
-	Tags            []string `json:"tags"`
-	Hosts           []string `json:"hosts"`
-	PurgeEverything bool     `json:"purge_everything"`
-	Soft            bool     `json:"soft"`
+	Files           []string `json:"files,omitempty"`
+	Prefixes        []string `json:"prefixes,omitempty"`
+	Tags            []string `json:"tags,omitempty"`
+	Hosts           []string `json:"hosts,omitempty"`
+	PurgeEverything bool     `json:"purge_everything,omitempty"`
+	Soft            bool     `json:"soft,omitempty"`
 }
 
 // Response is the JSON answer of an accepted purge.

@@ -118,18 +118,6 @@ func goUntilStopped(t *testing.T, f func(context.Context)) (stop func()) {
 	return stop
 }
 
-// eventually polls cond until it holds, failing the test after a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // env is an edge serving the purge API, and others on the same bus.
 type env struct {
 	bus    *purge.Local
@@ -193,7 +181,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if !o.quietSelf {
 		all = e.ids()
 	}
-	eventually(t, "every edge subscribed and heard", func() bool {
+	waitFor(t, "every edge subscribed and heard", func() bool {
 		for _, n := range e.nodes() {
 			if ok, _ := n.sub.Health(); !ok {
 				return false
@@ -444,7 +432,7 @@ func TestAPIScope(t *testing.T) {
 	check("this edge", e.self.target.Applied())
 	// The other edge gets the same, scope included, and nothing else: the
 	// refused calls were never published.
-	eventually(t, "the other edge to apply the purges", func() bool { return len(other.target.Applied()) >= len(want) })
+	waitFor(t, "the other edge to apply the purges", func() bool { return len(other.target.Applied()) >= len(want) })
 	check("the other edge", other.target.Applied())
 }
 
@@ -609,7 +597,7 @@ func TestAPIMapping(t *testing.T) {
 
 	// The same message reaches the other edges.
 	other := e.others[0].target
-	eventually(t, "the other edge to apply it", func() bool { return len(other.Applied()) == 1 })
+	waitFor(t, "the other edge to apply it", func() bool { return len(other.Applied()) == 1 })
 	if om := other.Applied()[0]; !slices.Equal(om.Items, want) || !om.Soft || om.Seq != 1 {
 		t.Errorf("the other edge applied %+v", om)
 	}
@@ -767,7 +755,7 @@ func TestAPIWait(t *testing.T) {
 		// minute): the edges that still heartbeat are heard anew, the
 		// stopped one is not live any more.
 		ahead.Store(int64(10 * time.Second))
-		eventually(t, "the stopped edge to drop out of the live edges", func() bool {
+		waitFor(t, "the stopped edge to drop out of the live edges", func() bool {
 			return slices.Equal(e.self.sub.LiveEdges(), idsOf(e.self, good))
 		})
 		resp := e.post(t, tokAll, "?wait=1&timeout=5s", `{"tags":["t"]}`).ok(t, http.StatusOK)
@@ -823,7 +811,7 @@ func TestAPIBusDown(t *testing.T) {
 	// As the answer says: once the bus is back, the other edges hear of a
 	// purge they missed and flush.
 	fb.fail.Store(false)
-	eventually(t, "the other edge to flush", func() bool { return other.target.Flushes() > flushes })
+	waitFor(t, "the other edge to flush", func() bool { return other.target.Flushes() > flushes })
 	if got := other.target.Applied(); len(got) != 0 {
 		t.Errorf("the other edge applied %+v", got)
 	}
@@ -890,7 +878,7 @@ func TestAPIClientGoneMidPublish(t *testing.T) {
 	// The purge was numbered: it must still reach the other edges, or
 	// they would all flush for a purge they missed.
 	other := e.others[0].target
-	eventually(t, "the other edge to apply the purge", func() bool { return len(other.Applied()) == 1 })
+	waitFor(t, "the other edge to apply the purge", func() bool { return len(other.Applied()) == 1 })
 	if got := e.self.target.Applied(); len(got) != 1 {
 		t.Errorf("this edge applied %d purges, want 1", len(got))
 	}

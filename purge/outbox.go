@@ -168,12 +168,4 @@ func itemOf(ev origin.Event) Item {
 	return Item{Kind: KindBucket, Bucket: ev.Bucket}
 }
 
-func (p *OutboxPublisher) send(ctx context.Context, m *Message) error {
-	data, err := Encode(m)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	return p.bus.Publish(ctx, data)
-}
+func (p *OutboxPublisher) send(ctx context.Context, m *Message) error { return send(ctx, p.bus, m) }

@@ -94,12 +94,15 @@ func (p *Publisher) Heartbeats(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func (p *Publisher) send(ctx context.Context, m *Message) error {
+func (p *Publisher) send(ctx context.Context, m *Message) error { return send(ctx, p.bus, m) }
+
+// send encodes and publishes m, giving up after publishTimeout.
+func send(ctx context.Context, bus Bus, m *Message) error {
 	data, err := Encode(m)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
-	return p.bus.Publish(ctx, data)
+	return bus.Publish(ctx, data)
 }

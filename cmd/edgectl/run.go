@@ -14,11 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgecdn/edge/purge"
 )
 
 const (
 	defaultAdmin = "http://127.0.0.1:8081"
-	maxItems     = 1000 // the purge API's limit per call
+	maxItems     = purge.MaxItems // the purge API's limit per call
 	// callMargin is how much longer than --timeout the HTTP call may take:
 	// with --wait the edge answers only when its wait ends.
 	callMargin = 5 * time.Second
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "purge":
-		return purge(ctx, args[1:], stdout)
+		return runPurge(ctx, args[1:], stdout)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[1] == "purge" {
 			purgeUsage(stdout)
@@ -115,29 +117,8 @@ func exitStatus(err error) int {
 	return 1
 }
 
-// purgeRequest is the body of POST /v1/purge.
-type purgeRequest struct {
-	Files           []string `json:"files,omitempty"`
-	Prefixes        []string `json:"prefixes,omitempty"`
-	Tags            []string `json:"tags,omitempty"`
-	Hosts           []string `json:"hosts,omitempty"`
-	PurgeEverything bool     `json:"purge_everything,omitempty"`
-	Soft            bool     `json:"soft,omitempty"`
-}
-
-// purgeResult is the answer to an accepted purge (200 and 202).
-type purgeResult struct {
-	ID        string   `json:"id"`
-	Seq       uint64   `json:"seq"`
-	Items     int      `json:"items"`
-	Soft      bool     `json:"soft"`
-	Waited    bool     `json:"waited"`
-	AppliedBy []string `json:"applied_by"`
-	Lagging   []string `json:"lagging"`
-}
-
 type purgeOptions struct {
-	req     purgeRequest
+	req     purge.Request
 	admin   string
 	wait    bool
 	json    bool
@@ -173,7 +154,7 @@ func purgeUsage(w io.Writer) {
 	fmt.Fprint(w, purgeTail)
 }
 
-func purge(ctx context.Context, args []string, stdout io.Writer) error {
+func runPurge(ctx context.Context, args []string, stdout io.Writer) error {
 	var o purgeOptions
 	fs := purgeFlags(&o)
 	fs.SetOutput(io.Discard) // the error is returned, printed once by main
@@ -314,7 +295,7 @@ func (o *purgeOptions) send(ctx context.Context, endpoint, token string, stdout 
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 		return refusal(resp, answer)
 	}
-	var res purgeResult
+	var res purge.Response
 	if err := json.Unmarshal(answer, &res); err != nil {
 		return fmt.Errorf("%s: the answer is not the purge API's JSON (%v); is %s an edge's admin API?", resp.Status, err, endpoint)
 	}
@@ -333,7 +314,7 @@ func (o *purgeOptions) send(ctx context.Context, endpoint, token string, stdout 
 }
 
 // summary is the one line that says what was purged and how far it got.
-func (o *purgeOptions) summary(code int, res *purgeResult) string {
+func (o *purgeOptions) summary(code int, res *purge.Response) string {
 	what := "purged " + plural(res.Items, "item")
 	if o.req.PurgeEverything {
 		what = "purged everything"

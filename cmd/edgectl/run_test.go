@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cmd/internal/testenv"
+	"github.com/edgecdn/edge/purge"
 )
 
 func TestMain(m *testing.M) {
@@ -587,7 +588,7 @@ func TestExitStatus(t *testing.T) {
 
 // The request body names only what was asked for.
 func TestBodyOmitsUnset(t *testing.T) {
-	body, err := json.Marshal(&purgeRequest{Tags: []string{"t"}})
+	body, err := json.Marshal(&purge.Request{Tags: []string{"t"}})
 	if err != nil || string(body) != `{"tags":["t"]}` {
 		t.Errorf("body %s, %v", body, err)
 	}

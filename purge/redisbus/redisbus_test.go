@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,85 @@ func writeCA(t *testing.T, srv *redistest.Server, path string) {
 	if err := os.WriteFile(path, pem, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// applyTarget signals every purge it applies.
+type applyTarget struct{ applied chan struct{} }
+
+func (a *applyTarget) Apply(*purge.Message) { a.applied <- struct{}{} }
+func (a *applyTarget) Flush()               {}
+func (a *applyTarget) SetDegraded(bool)     {}
+
+// BenchmarkPropagation is the time from publishing a purge to its apply on
+// a subscribing edge, through a real Redis, with its p50 and p99; its
+// baseline, BenchmarkRawPubSub, is a bare go-redis PUBLISH to RECEIVE on
+// the same server.
+//
+//	go test -run '^$' -bench 'Propagation|RawPubSub' -benchtime=2000x ./purge/redisbus/
+func BenchmarkPropagation(b *testing.B) {
+	srv := redistest.Start(b)
+	pubBus, err := redisbus.Open(redisbus.Config{URL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pubBus.Close()
+	subBus, err := redisbus.Open(redisbus.Config{URL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer subBus.Close()
+	target := &applyTarget{applied: make(chan struct{}, 1)}
+	sub := purge.NewSubscriber(purge.SubscriberConfig{Bus: subBus, Target: target})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go sub.Run(ctx)
+	for sub.Stats().Resets == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	pub := purge.NewPublisher(pubBus, nil)
+	items := []purge.Item{{Kind: purge.KindURL, Host: "cdn.example.com", Key: "/img/a.png"}}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if _, err := pub.Purge(ctx, items, false, nil); err != nil {
+			b.Fatal(err)
+		}
+		<-target.applied
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat)
+}
+
+func BenchmarkRawPubSub(b *testing.B) {
+	srv := redistest.Start(b)
+	pubc, subc := srv.Client(), srv.Client()
+	ctx := context.Background()
+	ps := subc.Subscribe(ctx, "raw")
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if err := pubc.Publish(ctx, "raw", "purge").Err(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ps.ReceiveMessage(ctx); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat)
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
