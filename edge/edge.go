@@ -54,11 +54,13 @@ type Edge struct {
 	// refreshing marks keys with a background revalidation running.
 	refreshing syncSet
 	vary       varyNames
-	// tooBig remembers keys of objects over MaxObjectSize (key → when).
-	tooBig sync.Map
-	log    *zap.Logger
-	stats  stats
-	reqs   atomic.Uint64
+	// tooBig remembers keys of objects over MaxObjectSize (key → when),
+	// at most maxTooBig of them (tooBigN).
+	tooBig  sync.Map
+	tooBigN atomic.Int64
+	log     *zap.Logger
+	stats   stats
+	reqs    atomic.Uint64
 	// degraded: the purge bus cannot vouch that no purge is missed, so
 	// hits of purge-mode sites are revalidated (purge.go).
 	degraded atomic.Bool
@@ -125,6 +127,8 @@ func (e *Edge) fetcherFor(site *Site) fetcher {
 type Stats struct {
 	Hits, StaleHits, StaleIfError, Misses, Rejected uint64
 	OriginFetches, BackgroundRefreshes, Panics      uint64
+	// FillRequests counts requests that made or joined an origin fill.
+	FillRequests uint64
 }
 
 // Stats returns the current counters.
@@ -133,5 +137,6 @@ func (e *Edge) Stats() Stats {
 		Hits: e.stats.hits.Load(), StaleHits: e.stats.staleHits.Load(), StaleIfError: e.stats.staleIfError.Load(),
 		Misses: e.stats.misses.Load(), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
 		BackgroundRefreshes: e.stats.backgroundRefreshes.Load(), Panics: e.stats.panics.Load(),
+		FillRequests: e.stats.fillRequests.Load(),
 	}
 }

@@ -26,9 +26,15 @@ type fillResult struct {
 	stored bool
 	// revalidated says the origin confirmed a stale entry (304).
 	revalidated bool
-	// shareable says waiters may be served this response; a response the
-	// cache may not store (private, Set-Cookie…) is the leader's alone.
+	// shareable says waiters may be served this response: only a response
+	// that could be stored and reused fresh may answer another request
+	// (RFC 9111 §4). Anything else — private, Set-Cookie, an uncacheable
+	// error, no freshness — is the leader's alone, or an attacker's
+	// request could choose what its victims get.
 	shareable bool
+	// vary holds, for each field the response varies by, the value the
+	// fill sent: a waiter that sent another value is another variant.
+	vary map[string]string
 	// tooBig: the object streams through; each waiter fetches it itself.
 	tooBig bool
 	// purged: a purge of the object landed during the fill.
@@ -39,10 +45,10 @@ type fillResult struct {
 // fillAndServe makes (or joins) the one origin request for key and serves
 // its result. The fetch runs on its own context and timeout: a client that
 // gives up neither cancels it nor fails the other waiters.
-func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, now time.Time) {
+func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, now time.Time, again bool) {
 	req := e.fetchRequest(ctx, site, path)
 	req.Primary = primary
-	req.Header = varyHeaders(e.varyOf([]byte(primary)), &ctx.Request.Header)
+	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale != nil && stale.ETag != "" {
 		req.IfNoneMatch = `"` + stale.ETag + `"`
 	}
@@ -51,6 +57,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		leader = true
 		return e.fill(site, key, req, stale), nil
 	})
+	e.stats.fillRequests.Add(1)
 	res := (<-ch).Val.(*fillResult)
 	if res.purged && !leader {
 		// A purge landed while the fill ran: this waiter may have arrived
@@ -76,9 +83,17 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 			ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
 		}
 	case res.tooBig:
-		e.tooBig.Store(key, e.cfg.Now())
+		e.rememberTooBig(key, e.cfg.Now())
 		e.streamThrough(ctx, req, "too-big")
-	case !res.shareable && !leader:
+	case !leader && res.shareable && !res.sameVariant(&ctx.Request.Header):
+		// Another variant: now that its Vary is known, this waiter's own
+		// variant may be cached, or collapse with others like it.
+		if !again {
+			e.lookup(ctx, site, true)
+			return
+		}
+		e.streamThrough(ctx, req, "vary-mismatch")
+	case !leader && !res.shareable:
 		// Not for sharing: fetch this waiter's own copy.
 		e.streamThrough(ctx, req, "not-shareable")
 	case res.revalidated:
@@ -136,7 +151,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	if resp.Status == http.StatusNotModified && stale != nil {
 		entry, storable := e.refreshed(site, key, req, stale, resp, requestedAt)
 		stored := storable && e.cache.Set(fence, entry)
-		return &fillResult{entry: entry, stored: stored, revalidated: true, shareable: true}
+		return &fillResult{entry: entry, stored: stored, revalidated: true, shareable: storable && e.reusable(entry)}
 	}
 	if resp.Size > e.cfg.MaxObjectSize {
 		return &fillResult{tooBig: true, shareable: true}
@@ -161,21 +176,56 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	entry := e.newEntry(site, key, req, resp, body, d, requestedAt)
 	if !d.Store {
 		metaOf(entry).detail = d.Reason
-		return &fillResult{entry: entry, shareable: !personal[d.Reason]}
-	}
-	if len(d.Vary) > 0 && !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
-		// First sight of these Vary names for the URI: waiters may have
-		// sent other values of those headers, so they fetch their own;
-		// later requests are keyed by the values.
-		e.learnVary(req.Primary, d.Vary)
-		metaOf(entry).detail = "vary-learned"
 		return &fillResult{entry: entry}
 	}
-	stored := e.cache.Set(fence, entry)
-	if !stored {
-		metaOf(entry).detail = "purged-during-fill"
+	out := &fillResult{entry: entry, shareable: e.reusable(entry), vary: sentValues(req.Header, d.Vary)}
+	if len(d.Vary) > 0 && !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
+		// First sight of these Vary names for the URI: later requests are
+		// keyed by their values, and this response is stored under the
+		// values this fill sent.
+		e.learnVary(req.Primary, d.Vary)
+		entry.Key = string(appendVaryValues([]byte(req.Primary), d.Vary, out.vary))
 	}
-	return &fillResult{entry: entry, stored: stored, purged: !stored, shareable: true}
+	out.stored = e.cache.Set(fence, entry)
+	if !out.stored {
+		metaOf(entry).detail = "purged-during-fill"
+		out.purged = true
+	}
+	return out
+}
+
+// reusable: a response just received may answer other requests only if a
+// cache could reuse it without asking the origin: fresh, and not no-cache.
+func (e *Edge) reusable(entry *cache.Entry) bool {
+	return !entry.NoCache && entry.Fresh(e.cfg.Now())
+}
+
+// sentValues are the values a fill sent of the fields a response varies
+// by ("" for a field it did not send).
+func sentValues(sent map[string]string, names []string) map[string]string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(names))
+	for _, n := range names {
+		for k, v := range sent {
+			if strings.EqualFold(k, n) {
+				out[n] = v
+			}
+		}
+	}
+	return out
+}
+
+// sameVariant reports whether a waiter's request selects the fill's
+// response: it sent the same value of every field the response varies by.
+func (r *fillResult) sameVariant(h *fasthttp.RequestHeader) bool {
+	for name, v := range r.vary {
+		if string(h.Peek(name)) != v {
+			return false
+		}
+	}
+	return true
 }
 
 func bucketOf(site *Site) string { return site.cacheID }
@@ -185,13 +235,6 @@ func objectOf(site *Site, req *fetchRequest) string {
 		return req.Path
 	}
 	return req.Key
-}
-
-// personal are the reasons a response may be meant for one client only:
-// coalesced waiters must not be handed it, they fetch their own.
-var personal = map[string]bool{
-	policy.ReasonPrivate: true, policy.ReasonSetCookie: true, policy.ReasonAuthorization: true,
-	policy.ReasonNoStore: true, policy.ReasonVaryStar: true,
 }
 
 // storedHeaderSkip are response headers the cache never keeps: hop-by-hop,
@@ -208,7 +251,10 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	for _, h := range d.DropHeaders {
 		drop[http.CanonicalHeaderKey(h)] = true
 	}
-	if !site.Policy.AllowSetCookie {
+	if d.Store && !site.Policy.AllowSetCookie {
+		// A stored response never carries another client's cookie; one
+		// that is not stored is the requesting client's alone, cookie
+		// included.
 		drop["Set-Cookie"] = true
 	}
 	names := make([]string, 0, len(resp.Header))
@@ -281,7 +327,7 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 	}
 	req := e.fetchRequest(ctx, site, path)
 	req.Primary = primary
-	req.Header = varyHeaders(e.varyOf([]byte(primary)), &ctx.Request.Header)
+	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale.ETag != "" {
 		req.IfNoneMatch = `"` + stale.ETag + `"`
 	}
@@ -366,4 +412,7 @@ func (s *syncSet) remove(k string) {
 type stats struct {
 	hits, staleHits, staleIfError, misses, rejected atomic.Uint64
 	originFetches, backgroundRefreshes, panics      atomic.Uint64
+	// fillRequests counts requests that made or joined a fill, once
+	// joined: until it moves, a waiter may still become a leader.
+	fillRequests atomic.Uint64
 }

@@ -136,11 +136,17 @@ func appendKey(dst []byte, site *Site, path, query []byte) []byte {
 // b2s views b as a string without copying; the string must not outlive b.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
+func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) { e.lookup(ctx, site, false) }
+
+// lookup serves a GET or HEAD from the cache, or fills. again marks the
+// second look of a waiter that found the fill it joined was for another
+// variant: it does not look a third time.
+func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	now := e.cfg.Now()
 	path := requestPath(ctx)
 	kb := keyBufs.Get().(*[]byte)
 	key := appendKey((*kb)[:0], site, path, ctx.URI().QueryString())
+	key = appendNegotiationKey(key, site, &ctx.Request.Header)
 	primary := len(key)
 	if vary := e.varyOf(key); vary != nil {
 		key = appendVary(key, vary, &ctx.Request.Header)
@@ -169,7 +175,7 @@ func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) {
 		e.streamThrough(ctx, e.fetchRequest(ctx, site, path), "too-big") // no fill: it would fetch twice
 		return
 	}
-	e.fillAndServe(ctx, site, full, full[:primary], path, entry, now)
+	e.fillAndServe(ctx, site, full, full[:primary], path, entry, now, again)
 }
 
 // usable: a fresh entry that needs no revalidation.
@@ -231,13 +237,26 @@ func hasFieldName(line []byte, name string) bool {
 // without a fill being tried first.
 const tooBigFor = time.Minute
 
+// maxTooBig bounds the keys remembered as too big: keys come from
+// requests, and forgetting one costs one more buffered try.
+const maxTooBig = 10000
+
+func (e *Edge) rememberTooBig(key string, now time.Time) {
+	if _, loaded := e.tooBig.Swap(key, now); !loaded && e.tooBigN.Add(1) > maxTooBig {
+		e.tooBig.Clear()
+		e.tooBigN.Store(0)
+	}
+}
+
 func (e *Edge) knownTooBig(key string, now time.Time) bool {
 	v, ok := e.tooBig.Load(key)
 	if !ok {
 		return false
 	}
 	if now.Sub(v.(time.Time)) > tooBigFor {
-		e.tooBig.Delete(key)
+		if e.tooBig.CompareAndDelete(key, v) {
+			e.tooBigN.Add(-1)
+		}
 		return false
 	}
 	return true

@@ -19,6 +19,9 @@ type ServerConfig struct {
 	MaxHeaderBytes int
 	// MaxBodyBytes caps request bodies passed to upstreams (413 beyond); default 8 MiB.
 	MaxBodyBytes int
+	// MaxConnsPerIP caps one client address's open connections (default
+	// 512): one host cannot take every connection the server will hold.
+	MaxConnsPerIP int
 }
 
 // NewServer wraps the edge in a fasthttp server with timeouts (no
@@ -39,6 +42,9 @@ func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
 	if sc.MaxBodyBytes <= 0 {
 		sc.MaxBodyBytes = 8 << 20
 	}
+	if sc.MaxConnsPerIP <= 0 {
+		sc.MaxConnsPerIP = 512
+	}
 	return &fasthttp.Server{
 		Handler:                      e.ServeFastHTTP,
 		Logger:                       zapPrintf{e.log},
@@ -49,6 +55,7 @@ func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
 		WriteTimeout:                 sc.WriteTimeout,
 		IdleTimeout:                  sc.IdleTimeout,
 		MaxRequestBodySize:           sc.MaxBodyBytes,
+		MaxConnsPerIP:                sc.MaxConnsPerIP,
 		NoDefaultContentType:         true,
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,

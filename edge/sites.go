@@ -37,12 +37,56 @@ type Site struct {
 	Policy policy.Defaults `yaml:"-"`
 	// PolicyConfig is Policy as the config file spells it.
 	PolicyConfig *PolicyConfig `yaml:"policy"`
+	// Negotiation says what an upstream site does with the request headers
+	// an origin may vary by without saying so (see Negotiation).
+	Negotiation Negotiation `yaml:"negotiation"`
 
 	upstream *url.URL
 	// cacheID names the site's entries in cache keys and purges. Each site
 	// has its own entries, even when two serve one bucket: a site's
 	// consistency mode (which purges it takes) holds for that site alone.
 	cacheID string
+}
+
+// Negotiation: an origin that varies its answer by Accept-Encoding or
+// Accept-Language without sending Vary gets one client's variant cached
+// for every client. These per-site settings close that hole for upstream
+// sites (a bucket's objects never vary: negotiation headers are not sent
+// to a store).
+type Negotiation struct {
+	// AcceptEncoding is "forward" (the default: sent as the client sent
+	// it, keyed only if the origin says Vary), "key" (reduced to br, gzip
+	// or identity, sent so, and always part of the cache key) or "strip"
+	// (never sent: the origin answers uncompressed).
+	AcceptEncoding string `yaml:"accept_encoding"`
+	// AcceptLanguage is "forward" (the default) or "strip": sent only once
+	// the origin says Vary: Accept-Language, so keyed.
+	AcceptLanguage string `yaml:"accept_language"`
+}
+
+// The values of Negotiation's fields.
+const (
+	NegotiationForward = "forward"
+	NegotiationKey     = "key"
+	NegotiationStrip   = "strip"
+)
+
+func (n *Negotiation) check() error {
+	switch n.AcceptEncoding {
+	case "":
+		n.AcceptEncoding = NegotiationForward
+	case NegotiationForward, NegotiationKey, NegotiationStrip:
+	default:
+		return fmt.Errorf("negotiation: accept_encoding %q: use forward, key or strip", n.AcceptEncoding)
+	}
+	switch n.AcceptLanguage {
+	case "":
+		n.AcceptLanguage = NegotiationForward
+	case NegotiationForward, NegotiationStrip:
+	default:
+		return fmt.Errorf("negotiation: accept_language %q: use forward or strip", n.AcceptLanguage)
+	}
+	return nil
 }
 
 // PolicyConfig is a site's policy block in the YAML config; durations are
@@ -97,6 +141,9 @@ func newSites(list []Site) (*sites, error) {
 		}
 		if site.PolicyConfig != nil {
 			site.Policy = site.PolicyConfig.defaults()
+		}
+		if err := site.Negotiation.check(); err != nil {
+			return nil, fmt.Errorf("edge: site %d: %w", i+1, err)
 		}
 		switch site.Consistency {
 		case "":

@@ -2,7 +2,10 @@ package edge
 
 import (
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 )
@@ -12,7 +15,12 @@ import (
 // the first response for a primary key and looked up before the cache.
 type varyNames struct {
 	m sync.Map // primary key (string) → []string
+	n atomic.Int64
 }
+
+// maxVaryKeys bounds the URIs whose Vary names are remembered: keys come
+// from requests, and forgetting costs only one unshared fill per URI.
+const maxVaryKeys = 100000
 
 func (e *Edge) varyOf(primary []byte) []string {
 	v, ok := e.vary.m.Load(b2s(primary))
@@ -23,7 +31,10 @@ func (e *Edge) varyOf(primary []byte) []string {
 }
 
 func (e *Edge) learnVary(primary string, names []string) {
-	e.vary.m.Store(primary, names)
+	if _, loaded := e.vary.m.Swap(primary, names); !loaded && e.vary.n.Add(1) > maxVaryKeys {
+		e.vary.m.Clear()
+		e.vary.n.Store(0)
+	}
 }
 
 // appendVary adds each varying request header's value to the key.
@@ -37,27 +48,98 @@ func appendVary(key []byte, names []string, h *fasthttp.RequestHeader) []byte {
 	return key
 }
 
+// appendVaryValues is appendVary with the values given by name.
+func appendVaryValues(key []byte, names []string, values map[string]string) []byte {
+	for _, name := range names {
+		key = append(key, 0)
+		key = append(key, name...)
+		key = append(key, '=')
+		key = append(key, values[name]...)
+	}
+	return key
+}
+
 // unescape decodes %XX once ('+' stays '+'), as the S3 API does for keys.
 func unescape(s string) (string, error) {
 	return url.PathUnescape(s)
 }
 
-// negotiation are the request headers an origin commonly varies by; they
-// go to the origin even before a Vary is known, so the first response is
-// the variant this client asked for.
+// negotiation are the request headers an origin commonly varies by; an
+// upstream site sends them even before a Vary is known (as its Negotiation
+// allows), so the first response is the variant this client asked for.
 var negotiation = []string{"Accept", "Accept-Encoding", "Accept-Language"}
 
-// varyHeaders copies the request's values of the varying headers (and of
-// the negotiation headers), which the origin must see to answer for this
-// variant.
-func varyHeaders(names []string, h *fasthttp.RequestHeader) map[string]string {
+// forwardHeaders are the request headers a fill sends to the origin: the
+// fields the response is known to vary by, and for upstream sites the
+// negotiation headers, as the site's Negotiation says. Nothing else of the
+// request reaches the origin, so no unkeyed header can shape a cached answer.
+func forwardHeaders(site *Site, names []string, h *fasthttp.RequestHeader) map[string]string {
 	out := make(map[string]string, len(names)+len(negotiation))
-	for _, list := range [][]string{negotiation, names} {
-		for _, n := range list {
-			if v := h.Peek(n); len(v) > 0 {
-				out[n] = string(v)
+	if site.upstream != nil {
+		for _, n := range negotiation {
+			if v := negotiated(site, n, h); v != "" {
+				out[n] = v
 			}
 		}
 	}
+	for _, n := range names {
+		if v := h.Peek(n); len(v) > 0 {
+			out[n] = string(v)
+		}
+		if strings.EqualFold(n, "Accept-Encoding") && site.Negotiation.AcceptEncoding == NegotiationKey {
+			out[n] = normalEncoding(h.Peek(n)) // keyed normalised: sent normalised
+		}
+	}
 	return out
+}
+
+// negotiated is what a site sends of one negotiation header.
+func negotiated(site *Site, name string, h *fasthttp.RequestHeader) string {
+	switch {
+	case name == "Accept-Encoding" && site.Negotiation.AcceptEncoding == NegotiationStrip,
+		name == "Accept-Language" && site.Negotiation.AcceptLanguage == NegotiationStrip:
+		return ""
+	case name == "Accept-Encoding" && site.Negotiation.AcceptEncoding == NegotiationKey:
+		return normalEncoding(h.Peek(name))
+	}
+	return string(h.Peek(name))
+}
+
+// normalEncoding reduces an Accept-Encoding to the one coding a cache
+// keys by: br, else gzip, else identity.
+func normalEncoding(v []byte) string {
+	accepts := func(coding string) bool {
+		for part := range strings.SplitSeq(string(v), ",") {
+			name, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(name), coding) {
+				continue
+			}
+			q := 1.0
+			if k, val, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+					q = f
+				}
+			}
+			return q > 0
+		}
+		return false
+	}
+	switch {
+	case accepts("br"):
+		return "br"
+	case accepts("gzip"):
+		return "gzip"
+	}
+	return "identity"
+}
+
+// appendNegotiationKey adds the normalised Accept-Encoding to the primary
+// key of a site that keys by it.
+func appendNegotiationKey(key []byte, site *Site, h *fasthttp.RequestHeader) []byte {
+	if site.upstream == nil || site.Negotiation.AcceptEncoding != NegotiationKey {
+		return key
+	}
+	key = append(key, 0)
+	key = append(key, "ae="...)
+	return append(key, normalEncoding(h.Peek("Accept-Encoding"))...)
 }

@@ -34,6 +34,9 @@ type Subscription interface {
 type Delivery struct {
 	Data  []byte
 	Reset bool
+	// Rejected says why the bus refused a message it received (it failed
+	// authentication); the subscriber counts and drops it.
+	Rejected string
 }
 
 // ErrClosed is returned by a closed Bus or Subscription.

@@ -68,9 +68,10 @@ type Subscriber struct {
 
 // pubState is what a subscriber knows of one publisher.
 type pubState struct {
-	role  Role
-	last  uint64    // last purge number applied (or accounted for by a flush)
-	heard time.Time // last message of any type
+	role   Role
+	last   uint64    // last purge number applied (or accounted for by a flush)
+	heard  time.Time // when its newest message arrived
+	issued time.Time // the newest Issued among its messages
 	// acked holds, for each publisher, the last of its purges this one
 	// (an edge) has acknowledged.
 	acked map[string]uint64
@@ -157,6 +158,9 @@ func (s *Subscriber) receive(ctx context.Context, sub Subscription) {
 			s.resets.Add(1)
 			s.flush("subscribed anew: messages sent meanwhile may be lost")
 			s.setSubscribed(true, "")
+		case d.Rejected != "":
+			s.dropped.Add(1)
+			s.log.Warn("purge: dropped a message the bus rejected", zap.String("why", d.Rejected))
 		default:
 			m, err := Decode(d.Data)
 			if err != nil {
@@ -179,8 +183,12 @@ func (s *Subscriber) handle(m *Message) {
 		p = &pubState{role: m.Role, acked: make(map[string]uint64)}
 		s.pubs[m.Publisher] = p
 	}
-	p.heard = now
 	var gap, apply bool
+	// Silence is judged by messages newer than any seen: a replayed old
+	// heartbeat must not keep a silent publisher looking alive.
+	if m.Issued.After(p.issued) {
+		p.issued, p.heard = m.Issued, now
+	}
 	switch m.Type {
 	case TypeAck:
 		if m.Seq > p.acked[m.AckOf] {

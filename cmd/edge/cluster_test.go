@@ -33,6 +33,7 @@ const (
 	clusterKeyID  = "CLUSTERKEY0000000001"
 	clusterSecret = "cluster/secret/0123456789"
 	clusterToken  = "cluster-purge-token-0123456789"
+	clusterBusKey = "cluster-bus-key-0123456789abcdef"
 )
 
 var (
@@ -83,7 +84,7 @@ func startOriginProcess(t *testing.T, redisURL string) string {
 	cfg := filepath.Join(dir, "origin.yaml")
 	os.WriteFile(cfg, []byte("public_buckets: [public]\nlog_level: info\n"), 0o644)
 	cmd := exec.Command(binary(t, "origin"), "-config", cfg, "-listen", "127.0.0.1:0", "-data", filepath.Join(dir, "data"), "-redis", redisURL)
-	cmd.Env = cleanEnv("EDGE_ACCESS_KEY_ID="+clusterKeyID, "EDGE_SECRET_ACCESS_KEY="+clusterSecret)
+	cmd.Env = cleanEnv("EDGE_ACCESS_KEY_ID="+clusterKeyID, "EDGE_SECRET_ACCESS_KEY="+clusterSecret, "EDGE_BUS_KEY="+clusterBusKey)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +133,7 @@ func startClusterEdge(t *testing.T, originURL, redisURL string) *clusterEdge {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "edge.yaml")
 	os.WriteFile(cfg, []byte(`bus_silence: 300ms
+bus_key: `+clusterBusKey+`
 purge:
   tokens:
     - token: `+clusterToken+`
@@ -192,6 +194,31 @@ func (e *clusterEdge) fetch(t *testing.T, path string) (int, string, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header.Get("Content-Type")
+}
+
+// fetchStatus GETs path and returns status, body and Cache-Status.
+func (e *clusterEdge) fetchStatus(t *testing.T, path string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+e.Edge+path, nil)
+	req.Host = "localhost"
+	resp, err := clusterHTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header.Get("Cache-Status")
+}
+
+func (e *clusterEdge) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := clusterHTTP.Get("http://" + e.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func (e *clusterEdge) readyz(t *testing.T) string {
@@ -282,6 +309,21 @@ func TestClusterPropagation(t *testing.T) {
 	slices.Sort(delays)
 	t.Logf("overwrite visible on all 3 edges after the PUT returned: p50 %v, p99 %v, max %v (%d writes)",
 		delays[len(delays)/2], delays[len(delays)*99/100], delays[len(delays)-1], len(delays))
+
+	// A client with only Redis access cannot purge: its message is not
+	// signed with the bus key, and every edge drops it.
+	forged := `{"v":1,"type":"purge","pub":"origin-forger","role":"origin","seq":1,"first":1,"issued":"2026-01-01T00:00:00Z","items":[{"kind":"everything"}]}`
+	if err := rds.Client().Publish(ctx, "edge:purge", forged).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, edges, "the forged purge dropped", func(e *clusterEdge) bool {
+		return strings.Contains(e.metrics(t), "edge_purge_dropped_messages_total 1")
+	})
+	for i, e := range edges {
+		if _, _, cs := e.fetchStatus(t, "/doc"); !strings.HasPrefix(cs, "edge; hit") {
+			t.Fatalf("edge %d after a forged purge: Cache-Status %q, want a hit", i, cs)
+		}
+	}
 
 	// Delete.
 	if _, err := client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("public"), Key: aws.String("doc")}); err != nil {

@@ -21,6 +21,7 @@ type config struct {
 	CacheBytes     int64       `yaml:"cache_bytes"`
 	MaxObjectSize  int64       `yaml:"max_object_size"`
 	AccessLogEvery uint64      `yaml:"access_log_every"`
+	MaxConnsPerIP  int         `yaml:"max_conns_per_ip"`
 	LogLevel       string      `yaml:"log_level"`
 	PublicBuckets  []string    `yaml:"public_buckets"`
 	Sites          []edge.Site `yaml:"sites"`
@@ -49,7 +50,7 @@ type purgeConfig struct {
 // 127.0.0.1 serves bucket "public", which anyone may read.
 func defaultConfig() config {
 	return config{
-		Listen: ":8080", Admin: ":8081", S3: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info",
+		Listen: ":8080", Admin: "127.0.0.1:8081", S3: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info",
 		AccessLogEvery: 100, PublicBuckets: []string{"public"},
 		Sites: []edge.Site{{Hosts: []string{"localhost", "127.0.0.1"}, Bucket: "public"}},
 	}

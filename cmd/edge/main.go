@@ -1,6 +1,6 @@
 // Command edge is the all-in-one CDN edge: the caching edge on :8080, the
 // embedded origin store with its S3 API on :9000 and the admin endpoints
-// (/healthz, /readyz, /metrics) on :8081.
+// (/healthz, /readyz, /metrics, the purge API) on 127.0.0.1:8081.
 package main
 
 import (

@@ -31,7 +31,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML config file (sites, limits)")
 	listen := fs.String("listen", "", "edge address (default :8080)")
-	admin := fs.String("admin", "", "admin address: /healthz, /readyz, /metrics (default :8081)")
+	admin := fs.String("admin", "", "admin address: /healthz, /readyz, /metrics, the purge API (default 127.0.0.1:8081)")
 	s3Addr := fs.String("s3", "\x00", "embedded S3 API address (default :9000; empty: none)")
 	dataDir := fs.String("data", "", "data directory of the embedded store (default ./data)")
 	originURL := fs.String("origin", "", "remote S3-compatible or HTTP origin URL instead of the embedded store")
@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err != nil {
 		return fmt.Errorf("edge listen: %w", err)
 	}
-	edgeSrv := edge.NewServer(ed, edge.ServerConfig{})
+	edgeSrv := edge.NewServer(ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
 	go edgeSrv.Serve(edgeLn)
 	servers = append(servers, edgeSrv.ShutdownWithContext)
 	bound.Edge = edgeLn.Addr().String()

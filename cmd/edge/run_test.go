@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgecdn/edge/cmd/internal/testenv"
 	"github.com/edgecdn/edge/origin/s3"
+	"github.com/edgecdn/edge/purge/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -223,5 +224,69 @@ func TestAllInOnePurgeAPI(t *testing.T) {
 	}
 	if s := post(tok); s != 200 {
 		t.Fatalf("purge with the generated token: %d", s)
+	}
+}
+
+// Secrets never reach the logs or /metrics: the purge token, the Redis
+// password, the bus key and the S3 secret, even at debug level and after
+// failed and successful purge calls.
+func TestNoSecretInLogsOrMetrics(t *testing.T) {
+	const (
+		token     = "tok-very-secret-0123456789"
+		redisPass = "redis-very-secret-pw"
+		busKey    = "bus-very-secret-key-0123"
+		s3Secret  = "s3-very-secret-0123456789"
+	)
+	rds := redistest.StartWith(t, redistest.Options{Users: []redistest.User{{Name: "edge", Password: redisPass}}})
+	t.Setenv("EDGE_ACCESS_KEY_ID", "SECRETSTESTKEY000001")
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", s3Secret)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	redisURL := strings.Replace(rds.URL(), "redis://", "redis://edge:"+redisPass+"@", 1)
+	os.WriteFile(path, []byte(`log_level: debug
+access_log_every: 1
+redis: `+redisURL+`
+bus_key: `+busKey+`
+purge:
+  tokens:
+    - token: `+token+`
+sites:
+  - hosts: [localhost]
+    bucket: public
+`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(slices.Clone(listenArgs), "-config", path, "-data", dir), io.Discard, &lockedWriter{w: &logs}, func(a addrs) { ready <- a })
+	}()
+	var a addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	for _, auth := range []string{"Bearer wrong-token-0123456789", "Bearer " + token} {
+		req, _ := http.NewRequest("POST", "http://"+a.Admin+"/v1/purge", strings.NewReader(`{"hosts":["localhost"]}`))
+		req.Header.Set("Authorization", auth)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	httpGet(t, "http://"+a.Edge+"/x", "localhost")
+	_, metrics := httpGet(t, "http://"+a.Admin+"/metrics", "")
+	cancel()
+	<-done
+	for _, secret := range []string{token, redisPass, busKey, s3Secret} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the logs contain the secret %q", secret)
+		}
+		if strings.Contains(metrics, secret) {
+			t.Errorf("/metrics contains the secret %q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), `"msg":"request"`) {
+		t.Fatal("the access log was not written: the test saw no logs to search")
 	}
 }

@@ -103,6 +103,8 @@ type ServerConfig struct {
 	IdleTimeout  time.Duration // default 60 s
 	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.
 	MaxHeaderBytes int
+	// MaxConnsPerIP caps one client address's open connections (default 512).
+	MaxConnsPerIP int
 }
 
 // NewServer wraps h in a fasthttp server with streamed request bodies,
@@ -120,6 +122,9 @@ func NewServer(h *Handler, sc ServerConfig) *fasthttp.Server {
 	if sc.MaxHeaderBytes <= 0 {
 		sc.MaxHeaderBytes = 16 << 10
 	}
+	if sc.MaxConnsPerIP <= 0 {
+		sc.MaxConnsPerIP = 512
+	}
 	return &fasthttp.Server{
 		Handler:                      h.ServeFastHTTP,
 		ErrorHandler:                 h.transportError,
@@ -129,6 +134,7 @@ func NewServer(h *Handler, sc ServerConfig) *fasthttp.Server {
 		WriteTimeout:                 sc.WriteTimeout,
 		IdleTimeout:                  sc.IdleTimeout,
 		MaxRequestBodySize:           4 << 20, // bodies beyond this are streamed, not buffered
+		MaxConnsPerIP:                sc.MaxConnsPerIP,
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		NoDefaultContentType:         true,

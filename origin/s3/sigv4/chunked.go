@@ -158,6 +158,9 @@ func (c *chunkedReader) nextChunk() error {
 // exactly that extension; unsigned mode ignores extensions.
 func (c *chunkedReader) parseHeader(line string) (size int64, sig string, err error) {
 	sizeText, ext, hasExt := strings.Cut(line, ";")
+	// Whitespace may stand around the ";" and "=" of an extension (BWS in
+	// RFC 9112's chunk-ext), never inside the size.
+	sizeText, ext = strings.TrimRight(sizeText, " \t"), strings.TrimLeft(ext, " \t")
 	if sizeText == "" || len(sizeText) > 16 {
 		return 0, "", c.malformed("bad chunk size %q", sizeText)
 	}
@@ -171,8 +174,9 @@ func (c *chunkedReader) parseHeader(line string) (size int64, sig string, err er
 	if !c.auth.Payload.chunkSigned() {
 		return int64(u), "", nil
 	}
-	sig, ok := strings.CutPrefix(ext, "chunk-signature=")
-	if !hasExt || !ok {
+	name, sig, ok := strings.Cut(ext, "=")
+	sig = strings.Trim(sig, " \t")
+	if !hasExt || !ok || strings.TrimRight(name, " \t") != "chunk-signature" {
 		return 0, "", c.malformed("missing chunk-signature")
 	}
 	if _, detail := parseSignature(sig); detail != "" {

@@ -587,3 +587,29 @@ func TestUnsignedTrailerMinioFraming(t *testing.T) {
 	f("two CRLFs without trailers", []byte("b\r\nhello world\r\n0\r\n\r\n\r\n"), "hello world", ErrMalformedChunk)
 	f("trailer missing", []byte("b\r\nhello world\r\n0\r\n\r\n"), "hello world", ErrMalformedChunk)
 }
+
+// Whitespace around the ";" and "=" of a chunk extension (BWS, which RFC
+// 9112 lets a sender put there) is accepted; inside the size it is not.
+func TestChunkHeaderWhitespace(t *testing.T) {
+	v := testVerifier(time.Date(2013, 5, 24, 0, 5, 0, 0, time.UTC))
+	read := func(body []byte) error {
+		auth, err := v.Verify(exampleRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(auth.Body(bytes.NewReader(body)))
+		return err
+	}
+	for _, spaced := range []string{"10000 ;chunk-signature=", "10000\t; chunk-signature = ", "10000 ; chunk-signature=\t"} {
+		body := bytes.Replace(exampleBody(), []byte("10000;chunk-signature="), []byte(spaced), 1)
+		if err := read(body); err != nil {
+			t.Errorf("%q: %v", spaced, err)
+		}
+	}
+	for _, bad := range []string{"1 0000;chunk-signature=", " 10000;chunk-signature="} {
+		body := bytes.Replace(exampleBody(), []byte("10000;chunk-signature="), []byte(bad), 1)
+		if err := read(body); !errors.Is(err, ErrMalformedChunk) {
+			t.Errorf("%q: %v, want ErrMalformedChunk", bad, err)
+		}
+	}
+}
