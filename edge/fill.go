@@ -107,7 +107,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 
 // fetchRequest describes the origin request for ctx.
 func (e *Edge) fetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
-	req := &fetchRequest{Site: site, Path: string(path), Query: string(ctx.URI().QueryString())}
+	req := &fetchRequest{Site: site, Path: string(path), Query: string(requestQuery(ctx))}
 	if site.upstream == nil {
 		key, err := unescape(req.Path)
 		if err != nil {

@@ -46,6 +46,15 @@ func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
 		ctx.SetConnectionClose()
 		return
 	}
+	// Obsolete line folding (RFC 9112 §5.2): fasthttp joins a folded line
+	// to the field above it, but a proxy in front may read it as a field
+	// of its own — " Transfer-Encoding: chunked" — and frame the body
+	// otherwise. Refuse it, as the RFC allows.
+	if obsFold(h.RawHeaders()) {
+		ctx.Error("Bad Request: obsolete line folding", fasthttp.StatusBadRequest)
+		ctx.SetConnectionClose()
+		return
+	}
 	site, status := e.siteOf(ctx)
 	if site == nil {
 		e.stats.rejected.Add(1)
@@ -72,9 +81,9 @@ func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, int) {
 	host := ctx.Request.Header.Host()
 	target := ctx.Request.Header.RequestURI()
 	if len(target) == 0 || target[0] != '/' {
-		// absolute-form: scheme://authority/path
+		// absolute-form: scheme://authority/path, of an http(s) URI
 		i := bytes.Index(target, []byte("://"))
-		if i < 0 {
+		if i < 0 || !(bytes.EqualFold(target[:i], []byte("http")) || bytes.EqualFold(target[:i], []byte("https"))) {
 			return nil, fasthttp.StatusBadRequest
 		}
 		authority := target[i+3:]
@@ -96,22 +105,40 @@ func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, int) {
 }
 
 // requestPath is the raw path (no query), decoded by nobody: distinct keys
-// such as "a//b" and "a/../b" stay distinct.
-func requestPath(ctx *fasthttp.RequestCtx) []byte {
-	p := ctx.URI().PathOriginal()
-	if i := bytes.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
+// such as "a//b" and "a/../b" stay distinct. It is read from the request
+// line itself: fasthttp's parsed URI takes a path starting "//" followed,
+// anywhere, by "://" for an authority, so "//cdn/secret?u=http://x" would
+// become "/secret".
+func requestPath(ctx *fasthttp.RequestCtx) []byte { return targetPath(ctx.Request.Header.RequestURI()) }
+
+// requestQuery is the raw query of the request line ("" for none).
+func requestQuery(ctx *fasthttp.RequestCtx) []byte {
+	t := ctx.Request.Header.RequestURI()
+	if i := bytes.IndexByte(t, '#'); i >= 0 {
+		t = t[:i]
 	}
-	if len(p) > 0 && p[0] != '/' { // absolute-form
-		if i := bytes.Index(p, []byte("://")); i >= 0 {
-			rest := p[i+3:]
-			if j := bytes.IndexByte(rest, '/'); j >= 0 {
-				return rest[j:]
-			}
-			return []byte("/")
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		return t[i+1:]
+	}
+	return nil
+}
+
+// targetPath is the path of a request-target: origin-form as it is, the
+// path of an absolute-form one (scheme://authority/path), "/" for none.
+func targetPath(t []byte) []byte {
+	if i := bytes.IndexAny(t, "?#"); i >= 0 {
+		t = t[:i]
+	}
+	if len(t) > 0 && t[0] == '/' {
+		return t
+	}
+	if i := bytes.Index(t, []byte("://")); i >= 0 {
+		rest := t[i+3:]
+		if j := bytes.IndexByte(rest, '/'); j >= 0 {
+			return rest[j:]
 		}
 	}
-	return p
+	return []byte("/")
 }
 
 // keyBufs hold the buffers cache keys are built in: a key escapes (into
@@ -145,7 +172,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	now := e.cfg.Now()
 	path := requestPath(ctx)
 	kb := keyBufs.Get().(*[]byte)
-	key := appendKey((*kb)[:0], site, path, ctx.URI().QueryString())
+	key := appendKey((*kb)[:0], site, path, requestQuery(ctx))
 	key = appendNegotiationKey(key, site, &ctx.Request.Header)
 	primary := len(key)
 	if vary := e.varyOf(key); vary != nil {
@@ -226,6 +253,17 @@ func bothFramings(raw []byte) bool {
 		}
 	}
 	return te && cl
+}
+
+// obsFold reports whether a raw header block has a line that continues
+// the one before it (starts with a space or a tab).
+func obsFold(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if (i == 0 || raw[i-1] == '\n') && (raw[i] == ' ' || raw[i] == '\t') {
+			return true
+		}
+	}
+	return false
 }
 
 func hasFieldName(line []byte, name string) bool {

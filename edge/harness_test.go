@@ -57,7 +57,7 @@ type countingStore struct {
 
 func (s *countingStore) GetObject(ctx context.Context, bucket, key string, opts origin.GetOptions) (*origin.Object, error) {
 	s.gets.Add(1)
-	if key == s.panicKey {
+	if s.panicKey != "" && key == s.panicKey {
 		panic("injected panic reading " + key)
 	}
 	if s.delay > 0 {

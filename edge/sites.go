@@ -175,19 +175,29 @@ func newSites(list []Site) (*sites, error) {
 	return s, nil
 }
 
-// lookup returns the site for a Host header value (port ignored). It
-// returns nil for unknown hosts and for values a client should never send:
-// userinfo, paths, empty.
+// lookup returns the site for a Host header value: uri-host [":" port],
+// the port digits only. It returns nil for unknown hosts and for values a
+// client should never send: userinfo, paths, a non-numeric port, empty.
+// Case is folded for ASCII letters only: host names are ASCII (IDNs
+// travel as xn-- labels), and Unicode folding would let a look-alike such
+// as the Kelvin sign stand for a "k".
 func (s *sites) lookup(host []byte) *Site {
-	if len(host) == 0 {
-		return nil
-	}
 	h := host
 	if i := lastColon(h); i >= 0 {
+		for _, c := range h[i+1:] {
+			if c < '0' || c > '9' {
+				return nil
+			}
+		}
 		h = h[:i]
 	}
 	if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
 		h = h[1 : len(h)-1]
+	} else if len(h) > 1 && h[len(h)-1] == '.' {
+		h = h[:len(h)-1] // "cdn.example.com." is the same name, fully qualified
+	}
+	if len(h) == 0 {
+		return nil
 	}
 	// Map lookups with a []byte→string conversion do not allocate.
 	if site, ok := s.byHost[string(h)]; ok {
@@ -195,10 +205,22 @@ func (s *sites) lookup(host []byte) *Site {
 	}
 	for _, c := range h {
 		if c >= 'A' && c <= 'Z' {
-			return s.byHost[strings.ToLower(string(h))]
+			return s.byHost[lowerASCII(h)]
 		}
 	}
 	return nil
+}
+
+// lowerASCII lower-cases ASCII letters and leaves every other byte alone.
+func lowerASCII(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return string(out)
 }
 
 // lastColon finds the port separator of host[:port] or [v6]:port.

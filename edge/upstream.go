@@ -111,7 +111,7 @@ func splitList(s string) []string {
 func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 	path := requestPath(ctx)
 	target := strings.TrimSuffix(site.upstream.String(), "/") + string(path)
-	if q := ctx.URI().QueryString(); len(q) > 0 {
+	if q := requestQuery(ctx); len(q) > 0 {
 		target += "?" + string(q)
 	}
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)

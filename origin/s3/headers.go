@@ -2,6 +2,7 @@ package s3
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -200,7 +201,13 @@ const maxHeaderName = 96
 func checkRequestHeaders(r *request) error {
 	var lower [maxHeaderName]byte
 	for k, v := range r.ctx.Request.Header.All() {
-		if len(k) < len("x-amz-") || len(k) > len(lower) || !strings.EqualFold(string(k[:6]), "x-amz-") {
+		if len(k) < len("x-amz-") || !strings.EqualFold(string(k[:6]), "x-amz-") {
+			continue
+		}
+		if len(k) > len(lower) {
+			if r.auth != nil && !slices.Contains(r.auth.SignedHeaders, strings.ToLower(string(k))) && strings.HasPrefix(strings.ToLower(string(k)), "x-amz-meta-") {
+				return errAccessDenied.withMessage("There were headers present in the request which were not signed.")
+			}
 			continue
 		}
 		name := lower[:len(k)]
@@ -210,8 +217,14 @@ func checkRequestHeaders(r *request) error {
 			}
 			name[i] = c
 		}
-		rule, ok := requestHeaders[string(name)]
-		if !ok || rule.check == nil {
+		rule, known := requestHeaders[string(name)]
+		if r.auth != nil && !slices.Contains(r.auth.SignedHeaders, string(name)) && unsignedMatters(string(name), rule, known, r.auth.Presigned) {
+			// Whoever signed did not ask for this: a presigned upload URL
+			// must not become a copy of another object, or carry metadata
+			// its signer never saw.
+			return errAccessDenied.withMessage("There were headers present in the request which were not signed: " + string(name) + ".")
+		}
+		if !known || rule.check == nil {
 			continue
 		}
 		if err := rule.check(string(v)); err != nil {
@@ -219,4 +232,21 @@ func checkRequestHeaders(r *request) error {
 		}
 	}
 	return nil
+}
+
+// unsignedMatters reports whether an x-amz-* header sent outside the
+// signature would change what the request does: user metadata and every
+// header the table honours or refuses. Ignored and unknown headers change
+// nothing; a presigned URL's x-amz-content-sha256 only describes a body
+// the URL does not cover.
+func unsignedMatters(name string, rule headerRule, known, presigned bool) bool {
+	switch {
+	case strings.HasPrefix(name, "x-amz-meta-"):
+		return true
+	case !known || rule.treat == ignored:
+		return false
+	case presigned && name == "x-amz-content-sha256":
+		return false
+	}
+	return true
 }

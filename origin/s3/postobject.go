@@ -606,7 +606,7 @@ func (h *Handler) objectURL(r *request) string {
 	if r.ctx.IsTLS() {
 		scheme = "https"
 	}
-	host := string(r.ctx.Host())
+	host := r.host()
 	if host == "" { // HTTP/1.0 without Host: a path is all we know
 		return "/" + r.bucket + "/" + url.PathEscape(r.key)
 	}

@@ -27,33 +27,62 @@ type request struct {
 
 var errInvalidURI = apiError{"InvalidURI", 400, "Couldn't parse the specified URI."}
 
+// target splits the request line's target into its raw path and query.
+// It reads the request line itself: fasthttp's parsed URI takes a path
+// starting "//" followed, anywhere, by "://" for an authority, so
+// "//x/bkt/key?u=http://y" would name bucket "bkt" and host "x".
+func (r *request) target() (path, query []byte, err error) {
+	t := r.ctx.Request.Header.RequestURI()
+	if i := bytes.IndexByte(t, '#'); i >= 0 {
+		t = t[:i]
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		t, query = t[:i], t[i+1:]
+	}
+	if len(t) > 0 && t[0] == '/' {
+		return t, query, nil
+	}
+	// An absolute-form request line: keep only the path.
+	i := bytes.Index(t, []byte("://"))
+	if i < 0 {
+		return nil, query, errInvalidURI
+	}
+	rest := t[i+3:]
+	if j := bytes.IndexByte(rest, '/'); j >= 0 {
+		return rest[j:], query, nil
+	}
+	return []byte("/"), query, nil
+}
+
+// host is the host the request names: the authority of an absolute-form
+// target (RFC 9112 §3.2.2), else the Host header.
+func (r *request) host() string {
+	t := r.ctx.Request.Header.RequestURI()
+	if len(t) > 0 && t[0] != '/' {
+		if i := bytes.Index(t, []byte("://")); i >= 0 {
+			auth := t[i+3:]
+			if j := bytes.IndexAny(auth, "/?#"); j >= 0 {
+				auth = auth[:j]
+			}
+			return string(auth)
+		}
+	}
+	return string(r.ctx.Request.Header.Host())
+}
+
 // locate finds the bucket and key. The key comes from the raw path with one
 // decoding step of our own: fasthttp's normalised Path() would merge "a//b"
 // into "a/b" and resolve "a/../b", but those are distinct S3 keys.
 func (h *Handler) locate(r *request) error {
-	raw := r.ctx.URI().PathOriginal()
-	if i := bytes.IndexByte(raw, '?'); i >= 0 {
-		raw = raw[:i]
-	}
-	if len(raw) == 0 || raw[0] != '/' {
-		// An absolute-form request line: keep only the path.
-		if i := bytes.Index(raw, []byte("://")); i >= 0 {
-			rest := raw[i+3:]
-			j := bytes.IndexByte(rest, '/')
-			if j < 0 {
-				raw = []byte("/")
-			} else {
-				raw = rest[j:]
-			}
-		} else {
-			return errInvalidURI
-		}
+	raw, _, err := r.target()
+	if err != nil {
+		return err
 	}
 	path, err := unescapePath(string(raw[1:]))
 	if err != nil {
 		return errInvalidURI
 	}
-	if bucket, ok := h.virtualBucket(string(r.ctx.Host())); ok {
+	if bucket, ok := h.virtualBucket(r.host()); ok {
 		r.bucket = bucket
 		r.key, r.hasKey = path, path != ""
 		return nil
@@ -118,15 +147,16 @@ func unhex(c byte) byte {
 // authenticate checks the request's signature. An unsigned request is
 // anonymous (r.auth stays nil); what it may do is decided per operation.
 func (h *Handler) authenticate(r *request) error {
+	path, query, err := r.target()
+	if err != nil {
+		return err
+	}
 	req := &sigv4.Request{
 		Method:   string(r.ctx.Method()),
-		RawPath:  string(r.ctx.URI().PathOriginal()),
-		RawQuery: string(r.ctx.URI().QueryString()),
-		Host:     string(r.ctx.Host()),
+		RawPath:  string(path),
+		RawQuery: string(query),
+		Host:     r.host(),
 		Header:   make(map[string][]string),
-	}
-	if i := strings.IndexByte(req.RawPath, '?'); i >= 0 {
-		req.RawPath = req.RawPath[:i]
 	}
 	for k, v := range r.ctx.Request.Header.All() {
 		name := strings.ToLower(string(k))
@@ -236,7 +266,8 @@ func (r *request) params() map[string]string {
 		return r.parsedQuery
 	}
 	r.parsedQuery = make(map[string]string)
-	for pair := range strings.SplitSeq(string(r.ctx.URI().QueryString()), "&") {
+	_, query, _ := r.target()
+	for pair := range strings.SplitSeq(string(query), "&") {
 		if pair == "" {
 			continue
 		}

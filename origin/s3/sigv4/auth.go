@@ -82,7 +82,10 @@ type Auth struct {
 	AccessKeyID string
 	Region      string // the region of the credential scope
 	Presigned   bool   // signed by query parameters rather than a header
-	Payload     PayloadMode
+	// SignedHeaders are the lower-case names of the headers the signature
+	// covers: a header sent but not among them was not signed by anyone.
+	SignedHeaders []string
+	Payload       PayloadMode
 	// ContentSHA256 is the lower-case hex hash the body must have when
 	// Payload is PayloadSigned; empty otherwise.
 	ContentSHA256 string

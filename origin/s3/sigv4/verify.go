@@ -205,6 +205,7 @@ func (v *Verifier) newAuth(r *Request, a signedAuth, t time.Time, payloadHash st
 		AccessKeyID:   a.cred.accessKeyID,
 		Region:        a.cred.region,
 		Presigned:     presigned,
+		SignedHeaders: a.signed,
 		Payload:       mode,
 		decodedLength: -1,
 		amzDate:       t.Format(iso8601Basic),
