@@ -290,3 +290,14 @@ sites:
 		t.Fatal("the access log was not written: the test saw no logs to search")
 	}
 }
+
+// A config file holds one YAML document: a second one is refused, not
+// silently ignored.
+func TestConfigWithTwoDocumentsIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(path, []byte("sites:\n  - hosts: [a.example]\n    bucket: b\n---\nadmin: 0.0.0.0:8081\n"), 0o644)
+	if err := refuse(t, "-config", path, "-data", dir, "-s3", ""); err == nil || !strings.Contains(err.Error(), "more than one YAML document") {
+		t.Fatalf("two documents: %v", err)
+	}
+}

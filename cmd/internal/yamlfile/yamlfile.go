@@ -23,5 +23,11 @@ func Decode(path string, v any) error {
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	// A second document would be read by nobody: say so rather than
+	// ignore settings the user believes are in force.
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: more than one YAML document (a line \"---\" starts another): put every setting in the first", path)
+	}
 	return nil
 }
