@@ -41,17 +41,14 @@ func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
 	// §6.3). fasthttp keeps only the chunked framing, so look at the raw
 	// header block. Answer 400 first, then close: the other order loses
 	// the close.
-	if bothFramings(h.RawHeaders()) {
-		ctx.Error("Bad Request: both Content-Length and Transfer-Encoding", fasthttp.StatusBadRequest)
-		ctx.SetConnectionClose()
-		return
-	}
-	// Obsolete line folding (RFC 9112 §5.2): fasthttp joins a folded line
-	// to the field above it, but a proxy in front may read it as a field
-	// of its own — " Transfer-Encoding: chunked" — and frame the body
-	// otherwise. Refuse it, as the RFC allows.
-	if obsFold(h.RawHeaders()) {
-		ctx.Error("Bad Request: obsolete line folding", fasthttp.StatusBadRequest)
+	// Request smuggling: a message with both framings is ambiguous (RFC 9112
+	// §6.3), and an obsolete folded line (§5.2) may be read as a field of
+	// its own by a proxy in front — " Transfer-Encoding: chunked" — while
+	// fasthttp joins it to the field above. fasthttp keeps only one
+	// framing, so look at the raw header block. Answer 400 first, then
+	// close: the other order loses the close.
+	if why := framingProblem(h.RawHeaders()); why != "" {
+		ctx.Error("Bad Request: "+why, fasthttp.StatusBadRequest)
 		ctx.SetConnectionClose()
 		return
 	}
@@ -126,8 +123,11 @@ func requestQuery(ctx *fasthttp.RequestCtx) []byte {
 // targetPath is the path of a request-target: origin-form as it is, the
 // path of an absolute-form one (scheme://authority/path), "/" for none.
 func targetPath(t []byte) []byte {
-	if i := bytes.IndexAny(t, "?#"); i >= 0 {
-		t = t[:i]
+	for i, c := range t {
+		if c == '?' || c == '#' {
+			t = t[:i]
+			break
+		}
 	}
 	if len(t) > 0 && t[0] == '/' {
 		return t
@@ -230,10 +230,11 @@ func (e *Edge) servableWhileRefreshing(site *Site, entry *cache.Entry, soft bool
 	return entry.WithinStaleWhileRevalidate(now)
 }
 
-// bothFramings reports whether a raw header block carries both
-// Transfer-Encoding and Content-Length. It looks at one byte per line
-// unless a line may start either name.
-func bothFramings(raw []byte) bool {
+// framingProblem says what makes a raw header block's framing ambiguous:
+// both Transfer-Encoding and Content-Length, or a folded line; "" when
+// nothing does. It looks at one byte per line unless a line may start
+// either name.
+func framingProblem(raw []byte) string {
 	var te, cl bool
 	for len(raw) > 0 {
 		line := raw
@@ -245,6 +246,9 @@ func bothFramings(raw []byte) bool {
 		if len(line) == 0 {
 			continue
 		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return "obsolete line folding"
+		}
 		switch line[0] | 0x20 { // ASCII lower case
 		case 't':
 			te = te || hasFieldName(line, "transfer-encoding")
@@ -252,18 +256,10 @@ func bothFramings(raw []byte) bool {
 			cl = cl || hasFieldName(line, "content-length")
 		}
 	}
-	return te && cl
-}
-
-// obsFold reports whether a raw header block has a line that continues
-// the one before it (starts with a space or a tab).
-func obsFold(raw []byte) bool {
-	for i := 0; i < len(raw); i++ {
-		if (i == 0 || raw[i-1] == '\n') && (raw[i] == ' ' || raw[i] == '\t') {
-			return true
-		}
+	if te && cl {
+		return "both Content-Length and Transfer-Encoding"
 	}
-	return false
+	return ""
 }
 
 func hasFieldName(line []byte, name string) bool {
