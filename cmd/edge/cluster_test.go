@@ -182,8 +182,8 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 var clusterHTTP = &http.Client{Timeout: 10 * time.Second}
 
-// fetch GETs path on an edge: status, body, Content-Type.
-func (e *clusterEdge) fetch(t *testing.T, path string) (int, string, string) {
+// get GETs path on an edge: status, body and headers.
+func (e *clusterEdge) get(t *testing.T, path string) (int, string, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+e.Edge+path, nil)
 	req.Host = "localhost"
@@ -193,21 +193,7 @@ func (e *clusterEdge) fetch(t *testing.T, path string) (int, string, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header.Get("Content-Type")
-}
-
-// fetchStatus GETs path and returns status, body and Cache-Status.
-func (e *clusterEdge) fetchStatus(t *testing.T, path string) (int, string, string) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+e.Edge+path, nil)
-	req.Host = "localhost"
-	resp, err := clusterHTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header.Get("Cache-Status")
+	return resp.StatusCode, string(b), resp.Header
 }
 
 func (e *clusterEdge) metrics(t *testing.T) string {
@@ -279,7 +265,7 @@ func putDoc(t *testing.T, c *awss3.Client, key, body string) {
 }
 
 func serves(t *testing.T, path, body string) func(*clusterEdge) bool {
-	return func(e *clusterEdge) bool { s, b, _ := e.fetch(t, path); return s == 200 && b == body }
+	return func(e *clusterEdge) bool { s, b, _ := e.get(t, path); return s == 200 && b == body }
 }
 
 // One origin, three edges and a Redis: every kind of write becomes
@@ -320,8 +306,8 @@ func TestClusterPropagation(t *testing.T) {
 		return strings.Contains(e.metrics(t), "edge_purge_dropped_messages_total 1")
 	})
 	for i, e := range edges {
-		if _, _, cs := e.fetchStatus(t, "/doc"); !strings.HasPrefix(cs, "edge; hit") {
-			t.Fatalf("edge %d after a forged purge: Cache-Status %q, want a hit", i, cs)
+		if _, _, h := e.get(t, "/doc"); !strings.HasPrefix(h.Get("Cache-Status"), "edge; hit") {
+			t.Fatalf("edge %d after a forged purge: Cache-Status %q, want a hit", i, h.Get("Cache-Status"))
 		}
 	}
 
@@ -329,7 +315,7 @@ func TestClusterPropagation(t *testing.T) {
 	if _, err := client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("public"), Key: aws.String("doc")}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, edges, "the delete", func(e *clusterEdge) bool { s, _, _ := e.fetch(t, "/doc"); return s == 404 })
+	eventually(t, edges, "the delete", func(e *clusterEdge) bool { s, _, _ := e.get(t, "/doc"); return s == 404 })
 
 	// Metadata replace (copy onto itself with REPLACE).
 	putDoc(t, client, "meta", "same bytes")
@@ -341,10 +327,13 @@ func TestClusterPropagation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, edges, "the new Content-Type", func(e *clusterEdge) bool { _, _, ct := e.fetch(t, "/meta"); return ct == "text/markdown" })
+	eventually(t, edges, "the new Content-Type", func(e *clusterEdge) bool {
+		_, _, h := e.get(t, "/meta")
+		return h.Get("Content-Type") == "text/markdown"
+	})
 
 	// Upload after a cached 404.
-	eventually(t, edges, "a cached 404", func(e *clusterEdge) bool { s, _, _ := e.fetch(t, "/late"); return s == 404 })
+	eventually(t, edges, "a cached 404", func(e *clusterEdge) bool { s, _, _ := e.get(t, "/late"); return s == 404 })
 	putDoc(t, client, "late", "arrived")
 	eventually(t, edges, "the upload after a 404", serves(t, "/late", "arrived"))
 
@@ -433,7 +422,7 @@ func TestClusterSurvivesRedisFaults(t *testing.T) {
 	t.Logf("a paused Redis was noticed after %v (silence timeout 300ms)", took)
 	putDoc(t, client, "k", "v2") // its purge cannot be delivered
 	for i, e := range edges {
-		if s, b, _ := e.fetch(t, "/k"); s != 200 || b != "v2" {
+		if s, b, _ := e.get(t, "/k"); s != 200 || b != "v2" {
 			t.Fatalf("edge %d, degraded, right after the write: %d %q, want v2", i, s, b)
 		}
 	}

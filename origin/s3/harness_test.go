@@ -52,7 +52,13 @@ func startServerWith(t *testing.T, sc s3.ServerConfig) string {
 
 func startServerConfig(t *testing.T, sc s3.ServerConfig, opts ...serverOption) *testServer {
 	t.Helper()
-	store, err := origin.Open(t.TempDir(), nil)
+	return startServerIn(t, t.TempDir(), sc, opts...)
+}
+
+// startServerIn is startServerConfig on an engine in dir.
+func startServerIn(t *testing.T, dir string, sc s3.ServerConfig, opts ...serverOption) *testServer {
+	t.Helper()
+	store, err := origin.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

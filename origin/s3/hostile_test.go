@@ -705,30 +705,7 @@ func TestHostileS3XML(t *testing.T) {
 // hostileServerIn is startServer on an engine in dir.
 func hostileServerIn(t *testing.T, dir string) *testServer {
 	t.Helper()
-	store, err := origin.Open(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := s3.New(store, s3.Config{Credentials: map[string]string{testKeyID: testSecret}, PublicBuckets: []string{"public"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := s3.NewServer(h, s3.ServerConfig{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	ts := &testServer{t: t, url: "http://" + ln.Addr().String(), store: store, transport: &http.Transport{}}
-	t.Cleanup(func() {
-		ts.transport.CloseIdleConnections()
-		srv.Shutdown()
-		<-done
-		store.Close()
-	})
-	ts.client = ts.newClient(testKeyID, testSecret)
-	return ts
+	return startServerIn(t, dir, s3.ServerConfig{})
 }
 
 // No key leaves the data directory: keys that read as paths are refused
