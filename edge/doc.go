@@ -1,4 +1,49 @@
-// Package edge will hold the fasthttp server: sites, cache keys, serving,
-// conditional and range requests, request coalescing, applying purges,
-// metrics and access logs. See DESIGN.md; built by the edge issue.
+// Package edge is the CDN edge: a fasthttp server that maps custom domains
+// (sites) to a bucket of an origin or to a plain HTTP upstream, and serves
+// them from the in-memory cache (package cache) as RFC 9111 allows.
+//
+// # Model
+//
+// A request is checked first (framing, Host, target: handler.go), then
+// served from the cache or filled:
+//
+//   - Key. A site's entries are its own: the key is the site, the raw path
+//     (never normalised: "a//b" and "a/../b" are distinct objects), the
+//     query for upstream sites, the normalised Accept-Encoding where the
+//     site keys by it, and the values of the fields the response varies by
+//     (path.go, vary.go).
+//   - Hit. A fresh entry is served from memory: conditional requests and
+//     ranges are answered from it (conditional.go, ranges.go), with Age and
+//     an RFC 9211 Cache-Status (serve.go).
+//   - Stale. An entry within stale-while-revalidate, or soft-purged, is
+//     served while one background refresh per key revalidates it
+//     (refresh.go); a stale entry with a validator is revalidated with a
+//     conditional request, and served within stale-if-error when the
+//     origin fails.
+//   - Miss. Concurrent misses of a key make one origin request (fill.go).
+//     A waiter is given the answer only if it could be stored and reused
+//     fresh and is the waiter's own variant; otherwise the waiter makes its
+//     own request (stream.go). A fill begun before a purge of its object
+//     is never stored (cache fences).
+//   - Purge. The edge is the purge bus's Target (purge.go): the origin's
+//     writes purge the object on every site serving its bucket (ttl sites
+//     excepted), purge API calls what they name. While the bus cannot vouch
+//     for purges (degraded), hits of purge sites are revalidated.
+//
+// # Invariants
+//
+//   - Only keyed request headers reach the origin on a fill: the fields a
+//     response is known to vary by and, for upstream sites, the negotiation
+//     headers as the site allows. No unkeyed header can shape a cached
+//     answer.
+//   - One client's answer never reaches another unless a cache could have
+//     served it to that other client.
+//   - After Apply returns, no request gets what the purge covers.
+//
+// # Caveats
+//
+//   - Objects larger than Config.MaxObjectSize stream through uncached,
+//     each request with its own origin request.
+//   - Vary names are learned from the first response of a URI; until then
+//     waiters of another variant make a second fill.
 package edge

@@ -1,7 +1,3 @@
-// Package edge is the CDN edge: a fasthttp server that maps custom
-// domains to buckets (or plain HTTP upstreams), serves from the in-memory
-// cache as RFC 9111 allows, coalesces misses into one origin request per
-// key, and revalidates and serves stale entries as RFC 5861 allows.
 package edge
 
 import (
@@ -121,22 +117,4 @@ func (e *Edge) fetcherFor(site *Site) fetcher {
 		return e.direct
 	}
 	return e.store
-}
-
-// Stats are the edge's request counters since start.
-type Stats struct {
-	Hits, StaleHits, StaleIfError, Misses, Rejected uint64
-	OriginFetches, BackgroundRefreshes, Panics      uint64
-	// FillRequests counts requests that made or joined an origin fill.
-	FillRequests uint64
-}
-
-// Stats returns the current counters.
-func (e *Edge) Stats() Stats {
-	return Stats{
-		Hits: e.stats.hits.Load(), StaleHits: e.stats.staleHits.Load(), StaleIfError: e.stats.staleIfError.Load(),
-		Misses: e.stats.misses.Load(), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
-		BackgroundRefreshes: e.stats.backgroundRefreshes.Load(), Panics: e.stats.panics.Load(),
-		FillRequests: e.stats.fillRequests.Load(),
-	}
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -46,7 +44,7 @@ type fillResult struct {
 // its result. The fetch runs on its own context and timeout: a client that
 // gives up neither cancels it nor fails the other waiters.
 func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, now time.Time, again bool) {
-	req := e.fetchRequest(ctx, site, path)
+	req := newFetchRequest(ctx, site, path)
 	req.Primary = primary
 	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale != nil && stale.ETag != "" {
@@ -105,8 +103,8 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 	}
 }
 
-// fetchRequest describes the origin request for ctx.
-func (e *Edge) fetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
+// newFetchRequest describes the origin request for ctx.
+func newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
 	req := &fetchRequest{Site: site, Path: string(path), Query: string(requestQuery(ctx))}
 	if site.upstream == nil {
 		key, err := unescape(req.Path)
@@ -133,7 +131,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	defer cancel()
 	e.stats.originFetches.Add(1)
-	fence := e.cache.Begin(bucketOf(site), objectOf(site, req))
+	fence := e.cache.Begin(site.cacheID, objectOf(site, req))
 	requestedAt := e.cfg.Now()
 	resp, err := e.fetcherFor(site).fetch(ctx, req)
 	if err != nil {
@@ -228,15 +226,6 @@ func (r *fillResult) sameVariant(h *fasthttp.RequestHeader) bool {
 	return true
 }
 
-func bucketOf(site *Site) string { return site.cacheID }
-
-func objectOf(site *Site, req *fetchRequest) string {
-	if site.upstream != nil {
-		return req.Path
-	}
-	return req.Key
-}
-
 // storedHeaderSkip are response headers the cache never keeps: hop-by-hop,
 // per-response (Date, Age: recomputed), and targeted cache controls meant
 // for us (RFC 9213: consumed by the targeted cache).
@@ -287,7 +276,7 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		meta.pairs[i] = [2][]byte{raw[s.k0:s.k1:s.k1], raw[s.v0:s.v1:s.v1]}
 	}
 	return &cache.Entry{
-		Key: key, Bucket: bucketOf(site), Object: objectOf(site, req), Host: site.Hosts[0],
+		Key: key, Bucket: site.cacheID, Object: objectOf(site, req), Host: site.Hosts[0],
 		Tags: resp.Tags, Status: resp.Status, Header: raw, Body: body,
 		ETag: resp.ETag, LastModified: resp.LastMod, Generation: resp.Generation,
 		Negative: resp.Status == http.StatusNotFound || resp.Status == http.StatusGone,
@@ -295,124 +284,4 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		MustRevalidate: d.MustRevalidate, NoCache: d.NoCache, Meta: meta,
 	}
-}
-
-// refreshed is a stale entry confirmed by a 304: the same body with the
-// freshness the new headers give (RFC 9111 §4.3.4).
-func (e *Edge) refreshed(site *Site, key string, req *fetchRequest, stale *cache.Entry, resp *originResponse, requestedAt time.Time) (*cache.Entry, bool) {
-	h := http.Header{}
-	for _, p := range metaOf(stale).pairs {
-		h.Add(string(p[0]), string(p[1]))
-	}
-	for name, vs := range resp.Header {
-		if !storedHeaderSkip[name] {
-			h[name] = vs // the 304's fields replace the stored ones (§4.3.4)
-		}
-	}
-	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
-		Status: stale.Status, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
-	})
-	merged := &originResponse{
-		Status: stale.Status, Header: h, Generation: max(stale.Generation, resp.Generation),
-		ETag: stale.ETag, LastMod: stale.LastModified, Tags: stale.Tags,
-	}
-	return e.newEntry(site, key, req, merged, stale.Body, d, requestedAt), d.Store
-}
-
-// refreshInBackground revalidates a stale entry once per key while the
-// stale copy is being served (stale-while-revalidate).
-func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte, ctx *fasthttp.RequestCtx, stale *cache.Entry) {
-	if !e.refreshing.add(key) {
-		return
-	}
-	req := e.fetchRequest(ctx, site, path)
-	req.Primary = primary
-	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
-	if stale.ETag != "" {
-		req.IfNoneMatch = `"` + stale.ETag + `"`
-	}
-	go func() {
-		defer e.refreshing.remove(key)
-		e.stats.backgroundRefreshes.Add(1)
-		e.fills.Do(key, func() (any, error) { return e.fill(site, key, req, stale), nil })
-	}()
-}
-
-// streamThrough proxies the origin's answer to this request alone, without
-// buffering or caching it; detail says why (Cache-Status detail=).
-func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest, detail string) {
-	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
-	e.stats.originFetches.Add(1)
-	resp, err := e.fetcherFor(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
-	if err != nil {
-		cancel()
-		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
-		return
-	}
-	for name, vs := range resp.Header {
-		if !storedHeaderSkip[name] {
-			for _, v := range vs {
-				ctx.Response.Header.Add(name, v)
-			}
-		}
-	}
-	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail="+detail)
-	ctx.SetStatusCode(resp.Status)
-	if resp.Body == nil || ctx.IsHead() {
-		cancel()
-		if resp.Body != nil {
-			resp.Body.Close()
-		}
-		if resp.Size >= 0 {
-			ctx.Response.Header.SetContentLength(int(resp.Size))
-			ctx.Response.SkipBody = true
-		}
-		return
-	}
-	ctx.SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, int(resp.Size))
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-// syncSet is a set of keys safe for concurrent use.
-type syncSet struct {
-	mu sync.Mutex
-	m  map[string]bool
-}
-
-func (s *syncSet) add(k string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = make(map[string]bool)
-	}
-	if s.m[k] {
-		return false
-	}
-	s.m[k] = true
-	return true
-}
-
-func (s *syncSet) remove(k string) {
-	s.mu.Lock()
-	delete(s.m, k)
-	s.mu.Unlock()
-}
-
-// stats are the edge's counters (exported as metrics by the admin server).
-type stats struct {
-	hits, staleHits, staleIfError, misses, rejected atomic.Uint64
-	originFetches, backgroundRefreshes, panics      atomic.Uint64
-	// fillRequests counts requests that made or joined a fill, once
-	// joined: until it moves, a waiter may still become a leader.
-	fillRequests atomic.Uint64
 }

@@ -224,7 +224,7 @@ func mapTarget(t *testing.T, e *Edge, site *Site, ctx *fasthttp.RequestCtx) mapp
 	if m.ok {
 		// Purges name entries by object: what a purge computes for a path
 		// must be what the fill of that path registered.
-		req := e.fetchRequest(ctx, site, p)
+		req := newFetchRequest(ctx, site, p)
 		if got := objectOf(site, req); got != m.object {
 			t.Fatalf("target %q: the fill registers object %q, a purge of path %q names %q", target, got, p, m.object)
 		}

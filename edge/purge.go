@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"strings"
-
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/purge"
@@ -97,20 +95,6 @@ func containsSite(list []*Site, s *Site) bool {
 		}
 	}
 	return false
-}
-
-// objectOfPath is the object a raw URL path (or path prefix) names on a
-// site, as fills key it: the decoded key for a bucket site, the raw path
-// for an upstream.
-func objectOfPath(site *Site, path string) (string, bool) {
-	if site.upstream != nil {
-		return path, true
-	}
-	key, err := unescape(path)
-	if err != nil {
-		return "", false
-	}
-	return strings.TrimPrefix(key, "/"), true
 }
 
 // Flush invalidates every entry in O(1) (a new cache epoch).

@@ -1,20 +1,13 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/valyala/fasthttp"
-
-	"github.com/edgecdn/edge/cache"
 )
 
 // httpFetcher fills from an HTTP origin: a site's plain upstream, or, for
@@ -103,58 +96,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// passThrough forwards an unsafe method to a site's upstream and, when it
-// succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the
-// Location and Content-Location URIs of the same site.
-func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
-	path := requestPath(ctx)
-	target := strings.TrimSuffix(site.upstream.String(), "/") + string(path)
-	if q := requestQuery(ctx); len(q) > 0 {
-		target += "?" + string(q)
-	}
-	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(fctx, string(ctx.Method()), target, bytes.NewReader(ctx.PostBody()))
-	if err != nil {
-		ctx.Error("Bad Request", fasthttp.StatusBadRequest)
-		return
-	}
-	for k, v := range ctx.Request.Header.All() {
-		name := http.CanonicalHeaderKey(string(k))
-		if name != "Host" && name != "Content-Length" && !slices.Contains(hopHeaders, name) {
-			req.Header.Add(name, string(v))
-		}
-	}
-	resp, err := e.direct.(*httpFetcher).client.Do(req)
-	if err != nil {
-		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
-	if err != nil || int64(len(body)) > e.cfg.MaxObjectSize {
-		// Never a silently cut body: too big to relay is a gateway error.
-		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
-		return
-	}
-	if resp.StatusCode < 400 {
-		bucket := bucketOf(site)
-		e.cache.Purge(cache.Selector{Kind: cache.ByKey, Bucket: bucket, Value: string(path)})
-		for _, h := range []string{"Location", "Content-Location"} {
-			if u, err := url.Parse(resp.Header.Get(h)); err == nil && u.Path != "" && (u.Host == "" || e.sites.lookup([]byte(u.Host)) == site) {
-				e.cache.Purge(cache.Selector{Kind: cache.ByKey, Bucket: bucket, Value: u.EscapedPath()})
-			}
-		}
-	}
-	for name, vs := range resp.Header {
-		if !slices.Contains(hopHeaders, name) && name != "Content-Length" {
-			for _, v := range vs {
-				ctx.Response.Header.Add(name, v)
-			}
-		}
-	}
-	ctx.SetStatusCode(resp.StatusCode)
-	ctx.SetBody(body)
 }

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,11 +56,6 @@ func appendVaryValues(key []byte, names []string, values map[string]string) []by
 		key = append(key, values[name]...)
 	}
 	return key
-}
-
-// unescape decodes %XX once ('+' stays '+'), as the S3 API does for keys.
-func unescape(s string) (string, error) {
-	return url.PathUnescape(s)
 }
 
 // negotiation are the request headers an origin commonly varies by; an

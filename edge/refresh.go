@@ -1,0 +1,78 @@
+package edge
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/policy"
+)
+
+// refreshed is a stale entry confirmed by a 304: the same body with the
+// freshness the new headers give (RFC 9111 §4.3.4).
+func (e *Edge) refreshed(site *Site, key string, req *fetchRequest, stale *cache.Entry, resp *originResponse, requestedAt time.Time) (*cache.Entry, bool) {
+	h := http.Header{}
+	for _, p := range metaOf(stale).pairs {
+		h.Add(string(p[0]), string(p[1]))
+	}
+	for name, vs := range resp.Header {
+		if !storedHeaderSkip[name] {
+			h[name] = vs // the 304's fields replace the stored ones (§4.3.4)
+		}
+	}
+	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
+		Status: stale.Status, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
+	})
+	merged := &originResponse{
+		Status: stale.Status, Header: h, Generation: max(stale.Generation, resp.Generation),
+		ETag: stale.ETag, LastMod: stale.LastModified, Tags: stale.Tags,
+	}
+	return e.newEntry(site, key, req, merged, stale.Body, d, requestedAt), d.Store
+}
+
+// refreshInBackground revalidates a stale entry once per key while the
+// stale copy is being served (stale-while-revalidate).
+func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte, ctx *fasthttp.RequestCtx, stale *cache.Entry) {
+	if !e.refreshing.add(key) {
+		return
+	}
+	req := newFetchRequest(ctx, site, path)
+	req.Primary = primary
+	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
+	if stale.ETag != "" {
+		req.IfNoneMatch = `"` + stale.ETag + `"`
+	}
+	go func() {
+		defer e.refreshing.remove(key)
+		e.stats.backgroundRefreshes.Add(1)
+		e.fills.Do(key, func() (any, error) { return e.fill(site, key, req, stale), nil })
+	}()
+}
+
+// syncSet is a set of keys safe for concurrent use.
+type syncSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (s *syncSet) add(k string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]bool)
+	}
+	if s.m[k] {
+		return false
+	}
+	s.m[k] = true
+	return true
+}
+
+func (s *syncSet) remove(k string) {
+	s.mu.Lock()
+	delete(s.m, k)
+	s.mu.Unlock()
+}

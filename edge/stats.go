@@ -1,0 +1,30 @@
+package edge
+
+import "sync/atomic"
+
+// stats are the edge's counters (exported as metrics by the admin server).
+type stats struct {
+	hits, staleHits, staleIfError, misses, rejected atomic.Uint64
+	originFetches, backgroundRefreshes, panics      atomic.Uint64
+	// fillRequests counts requests that made or joined a fill, once
+	// joined: until it moves, a waiter may still become a leader.
+	fillRequests atomic.Uint64
+}
+
+// Stats are the edge's request counters since start.
+type Stats struct {
+	Hits, StaleHits, StaleIfError, Misses, Rejected uint64
+	OriginFetches, BackgroundRefreshes, Panics      uint64
+	// FillRequests counts requests that made or joined an origin fill.
+	FillRequests uint64
+}
+
+// Stats returns the current counters.
+func (e *Edge) Stats() Stats {
+	return Stats{
+		Hits: e.stats.hits.Load(), StaleHits: e.stats.staleHits.Load(), StaleIfError: e.stats.staleIfError.Load(),
+		Misses: e.stats.misses.Load(), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
+		BackgroundRefreshes: e.stats.backgroundRefreshes.Load(), Panics: e.stats.panics.Load(),
+		FillRequests: e.stats.fillRequests.Load(),
+	}
+}

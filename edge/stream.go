@@ -1,0 +1,114 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/edgecdn/edge/cache"
+)
+
+// streamThrough proxies the origin's answer to this request alone, without
+// buffering or caching it; detail says why (Cache-Status detail=).
+func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest, detail string) {
+	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
+	e.stats.originFetches.Add(1)
+	resp, err := e.fetcherFor(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
+	if err != nil {
+		cancel()
+		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		return
+	}
+	for name, vs := range resp.Header {
+		if !storedHeaderSkip[name] {
+			for _, v := range vs {
+				ctx.Response.Header.Add(name, v)
+			}
+		}
+	}
+	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail="+detail)
+	ctx.SetStatusCode(resp.Status)
+	if resp.Body == nil || ctx.IsHead() {
+		cancel()
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		if resp.Size >= 0 {
+			ctx.Response.Header.SetContentLength(int(resp.Size))
+			ctx.Response.SkipBody = true
+		}
+		return
+	}
+	ctx.SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, int(resp.Size))
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// passThrough forwards an unsafe method to a site's upstream and, when it
+// succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the
+// Location and Content-Location URIs of the same site.
+func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
+	path := requestPath(ctx)
+	target := strings.TrimSuffix(site.upstream.String(), "/") + string(path)
+	if q := requestQuery(ctx); len(q) > 0 {
+		target += "?" + string(q)
+	}
+	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(fctx, string(ctx.Method()), target, bytes.NewReader(ctx.PostBody()))
+	if err != nil {
+		ctx.Error("Bad Request", fasthttp.StatusBadRequest)
+		return
+	}
+	for k, v := range ctx.Request.Header.All() {
+		name := http.CanonicalHeaderKey(string(k))
+		if name != "Host" && name != "Content-Length" && !slices.Contains(hopHeaders, name) {
+			req.Header.Add(name, string(v))
+		}
+	}
+	resp, err := e.direct.(*httpFetcher).client.Do(req)
+	if err != nil {
+		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
+	if err != nil || int64(len(body)) > e.cfg.MaxObjectSize {
+		// Never a silently cut body: too big to relay is a gateway error.
+		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		return
+	}
+	if resp.StatusCode < 400 {
+		bucket := site.cacheID
+		e.cache.Purge(cache.Selector{Kind: cache.ByKey, Bucket: bucket, Value: string(path)})
+		for _, h := range []string{"Location", "Content-Location"} {
+			if u, err := url.Parse(resp.Header.Get(h)); err == nil && u.Path != "" && (u.Host == "" || e.sites.lookup([]byte(u.Host)) == site) {
+				e.cache.Purge(cache.Selector{Kind: cache.ByKey, Bucket: bucket, Value: u.EscapedPath()})
+			}
+		}
+	}
+	for name, vs := range resp.Header {
+		if !slices.Contains(hopHeaders, name) && name != "Content-Length" {
+			for _, v := range vs {
+				ctx.Response.Header.Add(name, v)
+			}
+		}
+	}
+	ctx.SetStatusCode(resp.StatusCode)
+	ctx.SetBody(body)
+}
