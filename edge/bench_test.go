@@ -90,7 +90,7 @@ func startEdgeB(b *testing.B) *testEdge {
 	}
 	te.engine = engine
 	te.store = &countingStore{Store: engine}
-	te.edge, err = edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public"}}}, edge.Origin{Store: te.store, Seq: engine})
+	te.edge, err = edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public"}}}, edge.FromStore(te.store))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func TestBusChaosNeverRegresses(t *testing.T) {
 	if err := store.CreateBucket(ctx, "public"); err != nil {
 		t.Fatal(err)
 	}
-	e, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public"}}}, edge.Origin{Store: store, Seq: store})
+	e, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public"}}}, edge.FromStore(store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func collapse(t *testing.T, te *testEdge, o *heldOrigin, path string, attacker [
 }
 
 func upstreamSite(t *testing.T, o *heldOrigin) *testEdge {
-	return startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: o.URL}}}, edge.Origin{})
+	return startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: o.URL}}}, nil)
 }
 
 // A page that reflects a request header, with no caching headers, is not

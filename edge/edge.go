@@ -2,7 +2,7 @@ package edge
 
 import (
 	"errors"
-	"net/url"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/edgecdn/edge/cache"
-	"github.com/edgecdn/edge/origin"
 )
 
 // Config configures an Edge.
@@ -29,24 +28,19 @@ type Config struct {
 	AccessLogEvery uint64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-}
-
-// Origin is where fills come from: the embedded store (Store, with Seq for
-// the fences of negative fills) or an S3-compatible endpoint (URL).
-type Origin struct {
-	Store origin.Store
-	Seq   Sequencer
-	URL   *url.URL
+	// HTTPClient reads upstream sites and relays their unsafe methods
+	// (default DefaultHTTPClient(FetchTimeout)).
+	HTTPClient *http.Client
 }
 
 // Edge serves the configured sites.
 type Edge struct {
-	cfg    Config
-	sites  *sites
-	cache  *cache.Cache
-	store  fetcher // bucket sites
-	direct fetcher // upstream sites
-	fills  singleflight.Group
+	cfg      Config
+	sites    *sites
+	cache    *cache.Cache
+	origin   Origin          // bucket sites; nil when there are none
+	upstream *upstreamOrigin // upstream sites
+	fills    singleflight.Group
 	// refreshing marks keys with a background revalidation running.
 	refreshing syncSet
 	vary       varyNames
@@ -62,7 +56,8 @@ type Edge struct {
 	degraded atomic.Bool
 }
 
-// New builds an edge for the sites, filling from o.
+// New builds an edge for the sites; bucket sites read from o (nil when
+// there are none).
 func New(cfg Config, o Origin) (*Edge, error) {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 512 << 20
@@ -87,34 +82,30 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Edge{cfg: cfg, sites: s, cache: c, log: cfg.Logger}
-	hf := newHTTPFetcher(o.URL, cfg.FetchTimeout)
-	e.direct = hf
-	switch {
-	case o.Store != nil:
-		e.store = &storeFetcher{store: o.Store, seq: o.Seq}
-	case o.URL != nil:
-		e.store = hf
-	default:
-		for _, site := range cfg.Sites {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = DefaultHTTPClient(cfg.FetchTimeout)
+	}
+	if o == nil {
+		for _, site := range s.all {
 			if site.Bucket != "" {
 				c.Close()
-				return nil, errors.New("edge: bucket sites need an origin store or an S3 endpoint URL")
+				return nil, errors.New("edge: bucket sites need an origin: the embedded store (FromStore) or an S3 endpoint (FromS3)")
 			}
 		}
 	}
-	return e, nil
+	return &Edge{
+		cfg: cfg, sites: s, cache: c, log: cfg.Logger,
+		origin: o, upstream: &upstreamOrigin{client: cfg.HTTPClient},
+	}, nil
 }
-
-// Cache is the edge's cache, for the purge bus and the admin API.
-func (e *Edge) Cache() *cache.Cache { return e.cache }
 
 // Close releases the cache.
 func (e *Edge) Close() { e.cache.Close() }
 
-func (e *Edge) fetcherFor(site *Site) fetcher {
+// originOf is where a site's objects come from.
+func (e *Edge) originOf(site *Site) Origin {
 	if site.upstream != nil {
-		return e.direct
+		return e.upstream
 	}
-	return e.store
+	return e.origin
 }

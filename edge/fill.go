@@ -133,7 +133,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	e.stats.originFetches.Add(1)
 	fence := e.cache.Begin(site.cacheID, objectOf(site, req))
 	requestedAt := e.cfg.Now()
-	resp, err := e.fetcherFor(site).fetch(ctx, req)
+	resp, err := e.originOf(site).fetch(ctx, req)
 	if err != nil {
 		return &fillResult{err: err}
 	}

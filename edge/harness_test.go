@@ -55,6 +55,9 @@ type countingStore struct {
 	entered, release chan struct{}
 }
 
+// LastSeq is the engine's.
+func (s *countingStore) LastSeq() (uint64, error) { return s.Store.(*origin.Engine).LastSeq() }
+
 func (s *countingStore) GetObject(ctx context.Context, bucket, key string, opts origin.GetOptions) (*origin.Object, error) {
 	s.gets.Add(1)
 	if s.panicKey != "" && key == s.panicKey {
@@ -110,7 +113,7 @@ func startEdge(t *testing.T, opts ...edgeOption) *testEdge {
 	for _, o := range opts {
 		o(&cfg, te.store)
 	}
-	te.edge, err = edge.New(cfg, edge.Origin{Store: te.store, Seq: te.engine})
+	te.edge, err = edge.New(cfg, edge.FromStore(te.store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ type hostileStore struct {
 	total int
 }
 
+// LastSeq is the engine's.
+func (s *hostileStore) LastSeq() (uint64, error) { return s.Store.(*origin.Engine).LastSeq() }
+
 func (s *hostileStore) count(bucket, key string) {
 	s.mu.Lock()
 	s.reads[bucket+"/"+key]++
@@ -203,7 +206,7 @@ func startHostile(t *testing.T) *hostileEdge {
 		{Hosts: []string{"localhost", "127.0.0.1", "cdn.example.com"}, Bucket: "public"},
 		{Hosts: []string{"other.example"}, Bucket: "other"},
 		{Hosts: []string{"app.example"}, Upstream: h.app.URL},
-	}}, edge.Origin{Store: h.store, Seq: engine})
+	}}, edge.FromStore(h.store))
 	h.engine = engine
 	cc := origin.Headers{CacheControl: "max-age=600"}
 	for key, body := range map[string]string{

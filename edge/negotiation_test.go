@@ -48,7 +48,7 @@ func startForgetful(t *testing.T, varyLanguage bool) *forgetfulOrigin {
 }
 
 func negotiationEdge(t *testing.T, o *forgetfulOrigin, n edge.Negotiation) *testEdge {
-	return startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: o.URL, Negotiation: n}}}, edge.Origin{})
+	return startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: o.URL, Negotiation: n}}}, nil)
 }
 
 // accept_encoding: key — the coding is reduced to br, gzip or identity,
@@ -130,7 +130,7 @@ func TestNegotiationStripAcceptLanguage(t *testing.T) {
 
 func TestNegotiationSettingsAreChecked(t *testing.T) {
 	for _, n := range []edge.Negotiation{{AcceptEncoding: "gzip"}, {AcceptLanguage: "key"}} {
-		_, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"a.example"}, Upstream: "http://127.0.0.1:1", Negotiation: n}}}, edge.Origin{})
+		_, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"a.example"}, Upstream: "http://127.0.0.1:1", Negotiation: n}}}, nil)
 		if err == nil || !strings.Contains(err.Error(), "negotiation") {
 			t.Errorf("%+v: %v", n, err)
 		}

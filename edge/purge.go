@@ -104,9 +104,6 @@ func (e *Edge) Flush() { e.cache.Flush() }
 // sites are revalidated with the origin, since a purge may be missed.
 func (e *Edge) SetDegraded(on bool) { e.degraded.Store(on) }
 
-// Degraded reports whether degraded mode is on.
-func (e *Edge) Degraded() bool { return e.degraded.Load() }
-
 // ApplyEvent applies a committed write of the embedded store at once. The
 // all-in-one calls it from the store's EventSink, before the write is
 // acknowledged, so a client reads its own writes; the bus carries the same

@@ -102,7 +102,7 @@ func get(e *edge.Edge, key string) (int, string) {
 func TestFillNeverStoresWhatAPurgeCovers(t *testing.T) {
 	const rounds = 10000
 	store := &versionStore{objects: map[string]origin.ObjectInfo{}, bodies: map[string]string{}}
-	e, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public"}}}, edge.Origin{Store: store, Seq: store})
+	e, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public"}}}, edge.FromStore(store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestRemoteOriginServer(t *testing.T) {
 	defer srv.Shutdown()
 
 	u, _ := url.Parse("http://" + ln.Addr().String())
-	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.Origin{URL: u})
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.FromS3(u, nil))
 	if _, err := engine.PutObject(ctx, "public", "dir/a b.txt", strings.NewReader("remote"), origin.PutOptions{Size: 6, Headers: origin.Headers{CacheControl: "max-age=60", ContentType: "text/plain"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestStaleIfErrorWhenOriginServerStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	u, _ := url.Parse("http://" + ln.Addr().String())
-	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.Origin{URL: u})
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.FromS3(u, nil))
 	engine.PutObject(ctx, "public", "k", strings.NewReader("kept"), origin.PutOptions{Size: 4, Headers: origin.Headers{CacheControl: "max-age=10, stale-if-error=300"}})
 	if r := te.get("/k"); r.body != "kept" {
 		t.Fatalf("fill: %q", r.body)

@@ -19,7 +19,7 @@ import (
 func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest, detail string) {
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
-	resp, err := e.fetcherFor(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
+	resp, err := e.originOf(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
 	if err != nil {
 		cancel()
 		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
@@ -81,7 +81,7 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 			req.Header.Add(name, string(v))
 		}
 	}
-	resp, err := e.direct.(*httpFetcher).client.Do(req)
+	resp, err := e.cfg.HTTPClient.Do(req)
 	if err != nil {
 		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
 		return

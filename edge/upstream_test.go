@@ -65,7 +65,7 @@ func (u *upstream) serve(path, body string, hdr ...string) {
 
 func upstreamEdge(t *testing.T, u *upstream, cfg edge.Config) *testEdge {
 	cfg.Sites = []edge.Site{{Hosts: []string{"localhost"}, Upstream: u.URL}}
-	return startEdgeWith(t, cfg, edge.Origin{})
+	return startEdgeWith(t, cfg, nil)
 }
 
 // Targeted cache controls: CDN-Cache-Control over s-maxage over max-age.
@@ -159,7 +159,7 @@ func TestUpstreamBasePathsDoNotShareEntries(t *testing.T) {
 	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{
 		{Hosts: []string{"a.example"}, Upstream: u.URL + "/a"},
 		{Hosts: []string{"b.example"}, Upstream: u.URL + "/b"},
-	}}, edge.Origin{})
+	}}, nil)
 	if r := te.get("/index.html", "Host", "a.example"); r.body != "site A" {
 		t.Fatalf("site A: %q", r.body)
 	}

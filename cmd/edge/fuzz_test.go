@@ -69,7 +69,7 @@ func FuzzEdgeConfig(f *testing.F) {
 			t.Fatal("loadConfig succeeded without sites")
 		}
 		// A small cache: the fuzzer builds an edge per input.
-		ed, err := edge.New(edge.Config{Sites: cfg.Sites, CacheBytes: 1 << 20}, edge.Origin{URL: originURL})
+		ed, err := edge.New(edge.Config{Sites: cfg.Sites, CacheBytes: 1 << 20}, edge.FromS3(originURL, nil))
 		if err != nil {
 			if ed != nil {
 				t.Fatalf("edge.New failed (%v) and returned an edge", err)

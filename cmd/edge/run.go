@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("-origin %q: give an http:// or https:// URL", cfg.Origin)
 		}
-		o.URL = u
+		o = edge.FromS3(u, nil)
 		if *configPath == "" {
 			// No sites configured: the default site proxies the origin
 			// path for path (for an S3 endpoint, /<bucket>/<key>).
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 			return err
 		}
 		defer store.Close()
-		o.Store, o.Seq = store, store
+		o = edge.FromStore(store)
 	}
 
 	ed, err := edge.New(edge.Config{

@@ -1,0 +1,218 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgecdn/edge/origin"
+)
+
+// An Origin is where bucket sites read their objects: the embedded store
+// (FromStore) or a remote S3-compatible endpoint (FromS3). Upstream sites
+// read their own URL with Config.HTTPClient.
+type Origin interface {
+	fetch(ctx context.Context, req *fetchRequest) (*originResponse, error)
+}
+
+// Store is what the edge needs of an object store: reads, and the number
+// of its newest change, which a 404 carries so that a write racing with
+// the negative fill wins (cache fences). *origin.Engine is one.
+type Store interface {
+	GetObject(ctx context.Context, bucket, key string, opts origin.GetOptions) (*origin.Object, error)
+	HeadObject(ctx context.Context, bucket, key string, opts origin.GetOptions) (origin.ObjectInfo, error)
+	LastSeq() (uint64, error)
+}
+
+// FromStore reads bucket sites from a store in this process.
+func FromStore(s Store) Origin { return &storeOrigin{store: s} }
+
+// FromS3 reads bucket sites from an S3-compatible endpoint's path-style
+// public URLs (<endpoint>/<bucket>/<key>), such as cmd/origin's, with
+// client (nil: DefaultHTTPClient).
+func FromS3(endpoint *url.URL, client *http.Client) Origin {
+	if client == nil {
+		client = DefaultHTTPClient(0)
+	}
+	return &s3Origin{endpoint: strings.TrimSuffix(endpoint.String(), "/"), client: client}
+}
+
+// DefaultHTTPClient is the client origins are read with when none is
+// given: a timeout (default 30 s), kept-alive connections, no
+// compression (bodies are cached as sent: asking for gzip would store a
+// representation the client did not ask for), redirects not followed.
+func DefaultHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// originResponse is what a fill got from the origin.
+type originResponse struct {
+	Status int
+	// Header holds the representation headers to keep (canonical names).
+	Header http.Header
+	Body   io.ReadCloser // nil for 304 and HEAD-less negative answers
+	Size   int64         // body length, -1 if unknown
+	// Generation is the object's generation; for a 404, the store's
+	// sequence number read before the lookup (its fence).
+	Generation int64
+	ETag       string
+	LastMod    time.Time
+	Tags       []string
+}
+
+// fetchRequest is one origin request of a fill.
+type fetchRequest struct {
+	Site *Site
+	// Path is the raw request path (for an upstream) and Key the decoded
+	// object key (for a bucket).
+	Path, Query string
+	Key         string
+	// IfNoneMatch revalidates a stored entry.
+	IfNoneMatch string
+	// Primary is the cache key without Vary values; Header carries the
+	// request's values of the headers the response varies by.
+	Primary string
+	Header  map[string]string
+}
+
+// errOriginDown marks failures to reach the origin, for stale-if-error.
+var errOriginDown = errors.New("origin unavailable")
+
+// storeOrigin reads the embedded origin store directly.
+type storeOrigin struct {
+	store Store
+}
+
+func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
+	seq, err := f.store.LastSeq()
+	if err != nil {
+		return nil, errors.Join(errOriginDown, err)
+	}
+	obj, err := f.store.GetObject(ctx, req.Site.Bucket, req.Key, origin.GetOptions{Conditions: origin.Conditions{IfNoneMatch: req.IfNoneMatch}})
+	switch {
+	case errors.Is(err, origin.ErrNoSuchKey), errors.Is(err, origin.ErrNoSuchBucket),
+		errors.Is(err, origin.ErrInvalidKey), errors.Is(err, origin.ErrKeyTooLong):
+		return &originResponse{Status: http.StatusNotFound, Header: http.Header{}, Generation: int64(seq)}, nil
+	case errors.Is(err, origin.ErrNotModified):
+		info, herr := f.store.HeadObject(ctx, req.Site.Bucket, req.Key, origin.GetOptions{})
+		if herr != nil || `"`+info.ETag+`"` != req.IfNoneMatch {
+			// Changed between the two reads: fetch it whole.
+			return f.fetch(ctx, &fetchRequest{Site: req.Site, Key: req.Key})
+		}
+		return &originResponse{Status: http.StatusNotModified, Header: objectHeader(&info), Generation: info.Generation, ETag: info.ETag, LastMod: info.LastModified, Tags: info.Tags}, nil
+	case err != nil:
+		return nil, errors.Join(errOriginDown, err)
+	}
+	return &originResponse{
+		Status: http.StatusOK, Header: objectHeader(&obj.Info), Body: obj.Body, Size: obj.Length,
+		Generation: obj.Info.Generation, ETag: obj.Info.ETag, LastMod: obj.Info.LastModified, Tags: obj.Info.Tags,
+	}, nil
+}
+
+// objectHeader is the HTTP form of an object's stored headers, as the
+// origin's S3 API would send them.
+func objectHeader(info *origin.ObjectInfo) http.Header {
+	h := http.Header{}
+	h.Set("ETag", `"`+info.ETag+`"`)
+	h.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
+	ct := info.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	for _, f := range info.Fields() {
+		h.Set(f[0], f[1])
+	}
+	h.Set("X-Object-Generation", strconv.FormatInt(info.Generation, 10))
+	return h
+}
+
+// s3Origin reads an S3 endpoint's public URLs.
+type s3Origin struct {
+	endpoint string
+	client   *http.Client
+}
+
+func (o *s3Origin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
+	return fetchHTTP(ctx, o.client, o.endpoint+"/"+req.Site.Bucket+req.Path, req)
+}
+
+// upstreamOrigin reads an upstream site's URL, path for path.
+type upstreamOrigin struct {
+	client *http.Client
+}
+
+func (o *upstreamOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
+	target := strings.TrimSuffix(req.Site.upstream.String(), "/") + req.Path
+	if req.Query != "" {
+		target += "?" + req.Query
+	}
+	return fetchHTTP(ctx, o.client, target, req)
+}
+
+// hopHeaders are connection-level and never stored or forwarded (RFC 9110 §7.6.1).
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization"}
+
+// fetchHTTP GETs target with the fill's keyed headers.
+func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fetchRequest) (*originResponse, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range req.Header {
+		hreq.Header.Set(name, v)
+	}
+	if req.IfNoneMatch != "" {
+		hreq.Header.Set("If-None-Match", req.IfNoneMatch)
+	}
+	resp, err := client.Do(hreq)
+	if err != nil {
+		return nil, errors.Join(errOriginDown, err)
+	}
+	h := resp.Header.Clone()
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+	gen, _ := strconv.ParseInt(resp.Header.Get("X-Object-Generation"), 10, 64)
+	out := &originResponse{Status: resp.StatusCode, Header: h, Size: resp.ContentLength, Generation: gen, ETag: strings.Trim(strings.TrimPrefix(h.Get("ETag"), "W/"), `"`)}
+	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+		out.LastMod = t
+	}
+	if tags := h.Get("X-Amz-Meta-Cache-Tag"); tags != "" {
+		out.Tags = splitList(tags)
+	} else if tags := h.Get("Cache-Tag"); tags != "" {
+		out.Tags = splitList(tags)
+	}
+	if resp.StatusCode == http.StatusNotModified {
+		resp.Body.Close()
+		return out, nil
+	}
+	out.Body = resp.Body
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
