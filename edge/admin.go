@@ -43,6 +43,7 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	counter("origin_fetches_total", "Requests sent to the origin.", e.stats.originFetches.Load)
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
+	reg.MustRegister(e.failures)
 	gauge("cache_bytes", "Bytes held by cached entries.", func() float64 { return float64(e.cache.Stats().Bytes) })
 	gauge("cache_entries", "Cached entries.", func() float64 { return float64(e.cache.Stats().Entries) })
 	gauge("degraded", "1 while hits of purge-mode sites are revalidated because the purge bus is unhealthy.", func() float64 { return b2f(e.degraded.Load()) })

@@ -7,8 +7,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/edgecdn/edge/cache"
 )
@@ -54,6 +56,10 @@ type Edge struct {
 	// degraded: the purge bus cannot vouch that no purge is missed, so
 	// hits of purge-mode sites are revalidated (purge.go).
 	degraded atomic.Bool
+	// failures counts the error answers by status and detail (errors.go);
+	// errLog keeps their logging to a few lines a second.
+	failures *prometheus.CounterVec
+	errLog   *rate.Sometimes
 }
 
 // New builds an edge for the sites; bucket sites read from o (nil when
@@ -96,6 +102,10 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	return &Edge{
 		cfg: cfg, sites: s, cache: c, log: cfg.Logger,
 		origin: o, upstream: &upstreamOrigin{client: cfg.HTTPClient},
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edge_error_answers_total", Help: "Requests answered with an error by the edge itself, by status and Cache-Status detail.",
+		}, []string{"status", "detail"}),
+		errLog: &rate.Sometimes{First: 5, Interval: time.Second},
 	}, nil
 }
 

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,27 +16,40 @@ import (
 	"github.com/edgecdn/edge/policy"
 )
 
+// outcome is what one fill came to, and so who may be given its answer.
+type outcome int
+
+const (
+	// shared: a response a cache could store and reuse fresh; the
+	// leader and the waiters of its variant are given it.
+	shared outcome = iota
+	// ownAnswer: a response for the leader alone: not storable (private,
+	// Set-Cookie, an uncacheable error…) or not reusable without asking
+	// the origin. Only a response that could be stored and reused fresh
+	// may answer another request (RFC 9111 §4): anything else would let an
+	// attacker's request choose what its victims get.
+	ownAnswer
+	// purgedDuring: a purge of the object landed while the fill ran, so
+	// the response is not stored; a waiter may have arrived after the
+	// purge and must not get it.
+	purgedDuring
+	// tooBig: over MaxObjectSize; every request streams its own copy.
+	tooBig
+	// failed: the origin could not be used (unreachable, too slow, a
+	// body cut short, a 5xx while a stale entry may be served instead).
+	failed
+)
+
 // fillResult is what one coalesced origin fetch gives every waiter.
 type fillResult struct {
-	entry *cache.Entry // the response, stored or not
-	// stored says the entry went into the cache.
-	stored bool
-	// revalidated says the origin confirmed a stale entry (304).
-	revalidated bool
-	// shareable says waiters may be served this response: only a response
-	// that could be stored and reused fresh may answer another request
-	// (RFC 9111 §4). Anything else — private, Set-Cookie, an uncacheable
-	// error, no freshness — is the leader's alone, or an attacker's
-	// request could choose what its victims get.
-	shareable bool
+	outcome outcome
+	entry   *cache.Entry // the response (shared, ownAnswer, purgedDuring)
+	// status is the leader's Cache-Status: stored or not, revalidated.
+	status cacheStatus
 	// vary holds, for each field the response varies by, the value the
 	// fill sent: a waiter that sent another value is another variant.
 	vary map[string]string
-	// tooBig: the object streams through; each waiter fetches it itself.
-	tooBig bool
-	// purged: a purge of the object landed during the fill.
-	purged bool
-	err    error
+	err  *failure // failed
 }
 
 // fillAndServe makes (or joins) the one origin request for key and serves
@@ -57,33 +69,28 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 	})
 	e.stats.fillRequests.Add(1)
 	res := (<-ch).Val.(*fillResult)
-	if res.purged && !leader {
-		// A purge landed while the fill ran: this waiter may have arrived
-		// after it, so it must not get the old version: it fetches its own.
-		e.streamThrough(ctx, req, "purged-during-fill")
-		return
-	}
-	var joined cacheStatus
-	if !leader {
-		joined = collapsed
-	}
 	switch {
-	case res.err != nil:
+	case res.outcome == failed:
 		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
 			e.stats.staleIfError.Add(1)
 			e.serveEntry(ctx, stale, e.cfg.Now(), statusStaleIfError)
 			return
 		}
-		e.log.Warn("origin fetch failed", zap.String("key", key), zap.Error(res.err))
-		if errors.Is(res.err, context.DeadlineExceeded) {
-			ctx.Error("Gateway Timeout", fasthttp.StatusGatewayTimeout)
-		} else {
-			ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		f := res.err
+		if !leader {
+			f = &failure{status: f.status, detail: f.detail} // logged once, by the leader
 		}
-	case res.tooBig:
+		e.fail(ctx, f)
+	case res.outcome == tooBig:
 		e.rememberTooBig(key, e.cfg.Now())
 		e.streamThrough(ctx, req, "too-big")
-	case !leader && res.shareable && !res.sameVariant(&ctx.Request.Header):
+	case leader:
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), res.status)
+	case res.outcome == purgedDuring:
+		e.streamThrough(ctx, req, "purged-during-fill")
+	case res.outcome == ownAnswer:
+		e.streamThrough(ctx, req, "not-shareable")
+	case !res.sameVariant(&ctx.Request.Header):
 		// Another variant: now that its Vary is known, this waiter's own
 		// variant may be cached, or collapse with others like it.
 		if !again {
@@ -91,15 +98,8 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 			return
 		}
 		e.streamThrough(ctx, req, "vary-mismatch")
-	case !leader && !res.shareable:
-		// Not for sharing: fetch this waiter's own copy.
-		e.streamThrough(ctx, req, "not-shareable")
-	case res.revalidated:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusRevalidated|joined)
-	case res.stored:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissStored|joined)
 	default:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), statusMissNotStored|joined)
+		e.serveEntry(ctx, res.entry, e.cfg.Now(), res.status|collapsed)
 	}
 }
 
@@ -125,7 +125,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		if p := recover(); p != nil {
 			e.stats.panics.Add(1)
 			e.log.Error("panic in fill", zap.String("key", key), zap.Any("panic", p), zap.Stack("stack"))
-			res = &fillResult{err: fmt.Errorf("fill panicked: %v", p)}
+			res = &fillResult{outcome: failed, err: &failure{status: fasthttp.StatusBadGateway, detail: "fill-panicked", cause: fmt.Errorf("%v", p)}}
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
@@ -135,33 +135,30 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	requestedAt := e.cfg.Now()
 	resp, err := e.originOf(site).fetch(ctx, req)
 	if err != nil {
-		return &fillResult{err: err}
+		return &fillResult{outcome: failed, err: originFailure("origin-unreachable", err)}
 	}
 	if resp.Body != nil {
 		defer resp.Body.Close()
 	}
-	if resp.Status >= 500 {
-		// An origin error: stale-if-error may serve something better.
-		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
-			return &fillResult{err: errOriginDown}
-		}
+	if resp.Status >= 500 && stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
+		// An origin error, and stale-if-error has something better.
+		return &fillResult{outcome: failed, err: originFailure("origin-error", fmt.Errorf("status %d", resp.Status))}
 	}
 	if resp.Status == http.StatusNotModified && stale != nil {
 		entry, storable := e.refreshed(site, key, req, stale, resp, requestedAt)
-		stored := storable && e.cache.Set(fence, entry)
-		return &fillResult{entry: entry, stored: stored, revalidated: true, shareable: storable && e.reusable(entry)}
+		return e.keep(fence, entry, storable, statusRevalidated, nil)
 	}
 	if resp.Size > e.cfg.MaxObjectSize {
-		return &fillResult{tooBig: true, shareable: true}
+		return &fillResult{outcome: tooBig}
 	}
 	var body []byte
 	if resp.Body != nil {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
 		if err != nil {
-			return &fillResult{err: errors.Join(errOriginDown, err)}
+			return &fillResult{outcome: failed, err: originFailure("origin-body-cut", err)}
 		}
 		if int64(len(body)) > e.cfg.MaxObjectSize {
-			return &fillResult{tooBig: true, shareable: true}
+			return &fillResult{outcome: tooBig}
 		}
 	}
 	if resp.Status == http.StatusNotFound && len(body) == 0 {
@@ -174,22 +171,35 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	entry := e.newEntry(site, key, req, resp, body, d, requestedAt)
 	if !d.Store {
 		metaOf(entry).detail = d.Reason
-		return &fillResult{entry: entry}
+		return &fillResult{outcome: ownAnswer, entry: entry, status: statusMissNotStored}
 	}
-	out := &fillResult{entry: entry, shareable: e.reusable(entry), vary: sentValues(req.Header, d.Vary)}
+	vary := sentValues(req.Header, d.Vary)
 	if len(d.Vary) > 0 && !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
 		// First sight of these Vary names for the URI: later requests are
 		// keyed by their values, and this response is stored under the
 		// values this fill sent.
 		e.learnVary(req.Primary, d.Vary)
-		entry.Key = string(appendVaryValues([]byte(req.Primary), d.Vary, out.vary))
+		entry.Key = string(appendVaryValues([]byte(req.Primary), d.Vary, vary))
 	}
-	out.stored = e.cache.Set(fence, entry)
-	if !out.stored {
+	return e.keep(fence, entry, true, statusMissStored, vary)
+}
+
+// keep stores a storable entry and says who may be given it.
+func (e *Edge) keep(fence cache.Fence, entry *cache.Entry, storable bool, status cacheStatus, vary map[string]string) *fillResult {
+	if !storable {
+		return &fillResult{outcome: ownAnswer, entry: entry, status: status}
+	}
+	if !e.cache.Set(fence, entry) {
 		metaOf(entry).detail = "purged-during-fill"
-		out.purged = true
+		if status == statusMissStored {
+			status = statusMissNotStored
+		}
+		return &fillResult{outcome: purgedDuring, entry: entry, status: status}
 	}
-	return out
+	if !e.reusable(entry) {
+		return &fillResult{outcome: ownAnswer, entry: entry, status: status}
+	}
+	return &fillResult{outcome: shared, entry: entry, status: status, vary: vary}
 }
 
 // reusable: a response just received may answer other requests only if a

@@ -19,8 +19,7 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			e.stats.panics.Add(1)
 			e.log.Error("panic serving request", zap.Any("panic", p), zap.ByteString("uri", ctx.RequestURI()), zap.Stack("stack"))
 			ctx.Response.Reset()
-			ctx.Error("internal error", fasthttp.StatusInternalServerError)
-			ctx.SetConnectionClose()
+			e.fail(ctx, &failure{status: fasthttp.StatusInternalServerError, detail: "panic", close: true})
 		}
 	}()
 	e.serve(ctx)
@@ -36,30 +35,24 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
 	// Request smuggling: a message with both framings is ambiguous (RFC 9112
-	// §6.3). fasthttp keeps only the chunked framing, so look at the raw
-	// header block. Answer 400 first, then close: the other order loses
-	// the close.
-	// Request smuggling: a message with both framings is ambiguous (RFC 9112
 	// §6.3), and an obsolete folded line (§5.2) may be read as a field of
 	// its own by a proxy in front — " Transfer-Encoding: chunked" — while
 	// fasthttp joins it to the field above. fasthttp keeps only one
-	// framing, so look at the raw header block. Answer 400 first, then
-	// close: the other order loses the close.
-	if why := framingProblem(h.RawHeaders()); why != "" {
-		ctx.Error("Bad Request: "+why, fasthttp.StatusBadRequest)
-		ctx.SetConnectionClose()
+	// framing, so look at the raw header block; the answer closes the
+	// connection.
+	if f := framingProblem(h.RawHeaders()); f != nil {
+		e.fail(ctx, f)
 		return
 	}
-	site, status := e.siteOf(ctx)
-	if site == nil {
+	site, f := e.siteOf(ctx)
+	if f != nil {
 		e.stats.rejected.Add(1)
-		ctx.Error(fasthttp.StatusMessage(status), status)
+		e.fail(ctx, f)
 		return
 	}
 	if !h.IsGet() && !h.IsHead() {
 		if site.upstream == nil {
-			ctx.Error("Method Not Allowed", fasthttp.StatusMethodNotAllowed) // resets headers: Allow after it
-			ctx.Response.Header.Set(fasthttp.HeaderAllow, "GET, HEAD")
+			e.fail(ctx, errMethod)
 			return
 		}
 		e.passThrough(ctx, site)
@@ -72,42 +65,31 @@ func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
 // the one value we key on, the Host header: an absolute-form target must
 // name the same host, userinfo is refused, and an unknown host never
 // reaches the origin.
-func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, int) {
+func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, *failure) {
 	host := ctx.Request.Header.Host()
 	target := ctx.Request.Header.RequestURI()
 	if len(target) == 0 || target[0] != '/' {
 		// absolute-form: scheme://authority/path, of an http(s) URI
 		i := bytes.Index(target, []byte("://"))
 		if i < 0 || !(bytes.EqualFold(target[:i], []byte("http")) || bytes.EqualFold(target[:i], []byte("https"))) {
-			return nil, fasthttp.StatusBadRequest
+			return nil, errBadTarget
 		}
 		authority := target[i+3:]
 		if j := bytes.IndexByte(authority, '/'); j >= 0 {
 			authority = authority[:j]
 		}
 		if bytes.IndexByte(authority, '@') >= 0 || !bytes.EqualFold(authority, host) {
-			return nil, fasthttp.StatusBadRequest
+			return nil, errBadTarget
 		}
 	}
 	if bytes.IndexByte(host, '@') >= 0 {
-		return nil, fasthttp.StatusBadRequest
+		return nil, errBadTarget
 	}
 	site := e.sites.lookup(host)
 	if site == nil {
-		return nil, fasthttp.StatusMisdirectedRequest
+		return nil, errUnknownHost
 	}
-	return site, 0
-}
-
-func requestQuery(ctx *fasthttp.RequestCtx) []byte {
-	t := ctx.Request.Header.RequestURI()
-	if i := bytes.IndexByte(t, '#'); i >= 0 {
-		t = t[:i]
-	}
-	if i := bytes.IndexByte(t, '?'); i >= 0 {
-		return t[i+1:]
-	}
-	return nil
+	return site, nil
 }
 
 func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) { e.lookup(ctx, site, false) }
@@ -178,10 +160,10 @@ func (e *Edge) servableWhileRefreshing(site *Site, entry *cache.Entry, soft bool
 }
 
 // framingProblem says what makes a raw header block's framing ambiguous:
-// both Transfer-Encoding and Content-Length, or a folded line; "" when
+// both Transfer-Encoding and Content-Length, or a folded line; nil when
 // nothing does. It looks at one byte per line unless a line may start
 // either name.
-func framingProblem(raw []byte) string {
+func framingProblem(raw []byte) *failure {
 	var te, cl bool
 	for len(raw) > 0 {
 		line := raw
@@ -194,7 +176,7 @@ func framingProblem(raw []byte) string {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return "obsolete line folding"
+			return errFolded
 		}
 		switch line[0] | 0x20 { // ASCII lower case
 		case 't':
@@ -204,9 +186,9 @@ func framingProblem(raw []byte) string {
 		}
 	}
 	if te && cl {
-		return "both Content-Length and Transfer-Encoding"
+		return errFraming
 	}
-	return ""
+	return nil
 }
 
 func hasFieldName(line []byte, name string) bool {

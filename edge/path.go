@@ -18,6 +18,16 @@ import (
 func requestPath(ctx *fasthttp.RequestCtx) []byte { return targetPath(ctx.Request.Header.RequestURI()) }
 
 // requestQuery is the raw query of the request line ("" for none).
+func requestQuery(ctx *fasthttp.RequestCtx) []byte {
+	t := ctx.Request.Header.RequestURI()
+	if i := bytes.IndexByte(t, '#'); i >= 0 {
+		t = t[:i]
+	}
+	if i := bytes.IndexByte(t, '?'); i >= 0 {
+		return t[i+1:]
+	}
+	return nil
+}
 
 // targetPath is the path of a request-target: origin-form as it is, the
 // path of an absolute-form one (scheme://authority/path), "/" for none.

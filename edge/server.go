@@ -1,9 +1,7 @@
 package edge
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -48,7 +46,7 @@ func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                      e.ServeFastHTTP,
 		Logger:                       zapPrintf{e.log},
-		ErrorHandler:                 transportError,
+		ErrorHandler:                 e.transportError,
 		Name:                         "edge",
 		ReadBufferSize:               sc.MaxHeaderBytes,
 		ReadTimeout:                  sc.ReadTimeout,
@@ -60,23 +58,6 @@ func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 	}
-}
-
-// transportError answers requests fasthttp could not read.
-func transportError(ctx *fasthttp.RequestCtx, err error) {
-	var small *fasthttp.ErrSmallBuffer
-	var nerr net.Error
-	switch {
-	case errors.As(err, &small):
-		ctx.Error("Request Header Fields Too Large", fasthttp.StatusRequestHeaderFieldsTooLarge)
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		ctx.Error("Content Too Large", fasthttp.StatusRequestEntityTooLarge)
-	case errors.As(err, &nerr) && nerr.Timeout():
-		ctx.Error("Request Timeout", fasthttp.StatusRequestTimeout)
-	default:
-		ctx.Error("Bad Request", fasthttp.StatusBadRequest)
-	}
-	ctx.SetConnectionClose()
 }
 
 // zapPrintf routes fasthttp's connection-level messages (malformed

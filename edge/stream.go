@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,7 +23,7 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest, detail
 	resp, err := e.originOf(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
 	if err != nil {
 		cancel()
-		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		e.fail(ctx, originFailure("origin-unreachable", err))
 		return
 	}
 	for name, vs := range resp.Header {
@@ -72,7 +73,7 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(fctx, string(ctx.Method()), target, bytes.NewReader(ctx.PostBody()))
 	if err != nil {
-		ctx.Error("Bad Request", fasthttp.StatusBadRequest)
+		e.fail(ctx, errBadTarget)
 		return
 	}
 	for k, v := range ctx.Request.Header.All() {
@@ -83,14 +84,18 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 	}
 	resp, err := e.cfg.HTTPClient.Do(req)
 	if err != nil {
-		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		e.fail(ctx, originFailure("origin-unreachable", err))
 		return
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
-	if err != nil || int64(len(body)) > e.cfg.MaxObjectSize {
+	if err != nil {
+		e.fail(ctx, originFailure("origin-body-cut", err))
+		return
+	}
+	if int64(len(body)) > e.cfg.MaxObjectSize {
 		// Never a silently cut body: too big to relay is a gateway error.
-		ctx.Error("Bad Gateway", fasthttp.StatusBadGateway)
+		e.fail(ctx, &failure{status: fasthttp.StatusBadGateway, detail: "answer-too-big", cause: fmt.Errorf("over %d bytes", e.cfg.MaxObjectSize)})
 		return
 	}
 	if resp.StatusCode < 400 {
