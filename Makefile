@@ -5,7 +5,7 @@ PKGS        := ./...
 
 .PHONY: run test lint bench fuzz build redis-server
 
-# Starts the whole product on its embedded defaults (see ../shared/DESIGN.md).
+# Starts the whole product on its embedded defaults (see ARCHITECTURE.md).
 run:
 	$(GO) run ./cmd/edge
 

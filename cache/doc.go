@@ -1,7 +1,8 @@
 // Package cache is the edge's in-memory cache: immutable entries (cost:
 // bytes) in a ristretto store, looked up by key, invalidated by key,
-// prefix, tag, host or everything, with the fill fences of DESIGN.md's
-// invalidation protocol. It knows nothing of HTTP servers or Redis.
+// prefix, tag, host or everything, with the fill fences of the
+// invalidation protocol (ARCHITECTURE.md, at the repository root). It
+// knows nothing of HTTP servers or Redis.
 //
 // # Model
 //

@@ -10,7 +10,7 @@ import (
 	"github.com/edgecdn/edge/policy"
 )
 
-// Consistency is how stale a site may be served (DESIGN.md).
+// Consistency is how stale a site may be served (ARCHITECTURE.md).
 type Consistency string
 
 const (

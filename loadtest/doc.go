@@ -1,4 +1,3 @@
-// Package loadtest will hold the workload generator and the consistency
-// observer (stale reads, sticky 404s, served-after-delete) and its reports.
-// See DESIGN.md; built by the loadtest issue.
+// Package loadtest is reserved for the load generator. It holds nothing
+// yet: no code, only this comment.
 package loadtest

@@ -46,8 +46,8 @@ type purgeConfig struct {
 	Burst int     `yaml:"burst"`
 }
 
-// defaultConfig is the all-in-one of DESIGN.md: Host localhost or
-// 127.0.0.1 serves bucket "public", which anyone may read.
+// defaultConfig is the all-in-one that make run starts (ARCHITECTURE.md):
+// Host localhost or 127.0.0.1 serves bucket "public", which anyone may read.
 func defaultConfig() config {
 	return config{
 		Listen: ":8080", Admin: "127.0.0.1:8081", S3: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info",
