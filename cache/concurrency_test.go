@@ -46,8 +46,21 @@ func (p appliedPurge) covers(e *Entry, began int64) bool {
 // returned, no Get returns an entry it covers from a fill that began
 // before it. Run with -race.
 func TestConcurrentPurgesHideWhatTheyCover(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	// On a loaded machine the scheduler may keep fills, gets and purges
+	// apart in one round; the guarantee is checked in every round, and a
+	// few rounds make sure some of them interleaved.
+	for round := range 5 {
+		seed := rand.Uint64()
+		hits, fenced := concurrentPurgesRound(t, seed)
+		t.Logf("round %d, seed %d: %d hits, %d fills fenced", round, seed, hits, fenced)
+		if t.Failed() || hits > 0 && fenced > 0 {
+			return
+		}
+	}
+	t.Error("in 5 rounds the test never saw a hit and a fenced fill: it exercised nothing")
+}
+
+func concurrentPurgesRound(t *testing.T, seed uint64) (hits, fenced int64) {
 	c := newTestCache(t, Config{})
 
 	const (
@@ -69,7 +82,7 @@ func TestConcurrentPurgesHideWhatTheyCover(t *testing.T) {
 		applied []appliedPurge
 		nApp    atomic.Int64 // applied[:nApp] are complete
 	)
-	var violations, hits atomic.Int64
+	var violations, nhits atomic.Int64
 	var firstViolation atomic.Value
 
 	var wg sync.WaitGroup
@@ -110,7 +123,7 @@ func TestConcurrentPurgesHideWhatTheyCover(t *testing.T) {
 				if !ok {
 					continue
 				}
-				hits.Add(1)
+				nhits.Add(1)
 				began := e.Meta.(fillTicket).began
 				mu.Lock()
 				for _, p := range applied[:done] {
@@ -163,11 +176,7 @@ func TestConcurrentPurgesHideWhatTheyCover(t *testing.T) {
 	if n := violations.Load(); n > 0 {
 		t.Errorf("%d Gets returned purged entries; first: %v", n, firstViolation.Load())
 	}
-	st := c.Stats()
-	t.Logf("hits %d, stats %+v", hits.Load(), st)
-	if hits.Load() == 0 || st.Fenced == 0 {
-		t.Errorf("the test exercised nothing: hits %d, fenced %d", hits.Load(), st.Fenced)
-	}
+	return nhits.Load(), int64(c.Stats().Fenced)
 }
 
 // TestConcurrentSetGetSameKeys hammers few keys from many goroutines, so
