@@ -60,6 +60,12 @@ type Edge struct {
 	// errLog keeps their logging to a few lines a second.
 	failures *prometheus.CounterVec
 	errLog   *rate.Sometimes
+	// work counts the fills and background refreshes running: Close waits
+	// for them, since the cache may not be closed under a Begin or a Set.
+	// closed (under workMu) refuses new ones.
+	workMu sync.Mutex
+	work   sync.WaitGroup
+	closed bool
 }
 
 // New builds an edge for the sites; bucket sites read from o (nil when
@@ -109,8 +115,28 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	}, nil
 }
 
-// Close releases the cache.
-func (e *Edge) Close() { e.cache.Close() }
+// Close stops the edge: fills and background refreshes no longer start,
+// those running are waited for, then the cache is released. Call it once
+// the servers have stopped handing the edge requests.
+func (e *Edge) Close() {
+	e.workMu.Lock()
+	e.closed = true
+	e.workMu.Unlock()
+	e.work.Wait()
+	e.cache.Close()
+}
+
+// startWork registers a fill or a refresh, or reports that the edge is
+// closing; a true answer must be followed by e.work.Done.
+func (e *Edge) startWork() bool {
+	e.workMu.Lock()
+	defer e.workMu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.work.Add(1)
+	return true
+}
 
 // originOf is where a site's objects come from.
 func (e *Edge) originOf(site *Site) Origin {

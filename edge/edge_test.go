@@ -3,7 +3,6 @@ package edge_test
 import (
 	"fmt"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -376,9 +375,8 @@ func TestJoinAfterPurgeGetsNewVersion(t *testing.T) {
 	te.put("doc", "v2", origin.Headers{CacheControl: "max-age=600"})
 	second := make(chan response, 1)
 	go func() { second <- te.get("/doc") }()
-	for te.edge.Stats().Misses < 2 {
-		runtime.Gosched() // until the second request has missed and joined or begun a fill
-	}
+	// Until the second request has missed and joined or begun a fill.
+	waitFor(t, "the second request's miss", func() bool { return te.edge.Stats().Misses >= 2 })
 	close(te.store.release)
 	if r := <-first; r.body != "v1" && r.body != "v2" {
 		t.Fatalf("first request: %q", r.body)

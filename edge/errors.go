@@ -40,6 +40,7 @@ var (
 	errBodyTooBig    = &failure{status: fasthttp.StatusRequestEntityTooLarge, detail: "body-too-large", close: true}
 	errClientTimeout = &failure{status: fasthttp.StatusRequestTimeout, detail: "client-timeout", close: true}
 	errUnreadable    = &failure{status: fasthttp.StatusBadRequest, detail: "unreadable-request", close: true}
+	errClosing       = &failure{status: fasthttp.StatusServiceUnavailable, detail: "shutting-down", close: true}
 )
 
 // originFailure is the answer when the origin cannot be used: 504 when it

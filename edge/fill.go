@@ -119,6 +119,10 @@ func newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRe
 // fill fetches from the origin and stores what may be stored. It runs once
 // per key at a time, under the fetch timeout.
 func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entry) (res *fillResult) {
+	if !e.startWork() {
+		return &fillResult{outcome: failed, err: errClosing}
+	}
+	defer e.work.Done()
 	// A fill runs on singleflight's goroutine, out of reach of the
 	// handler's recover: a panic here would end the process.
 	defer func() {

@@ -39,6 +39,10 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 	if !e.refreshing.add(key) {
 		return
 	}
+	if !e.startWork() {
+		e.refreshing.remove(key)
+		return
+	}
 	req := newFetchRequest(ctx, site, path)
 	req.Primary = primary
 	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
@@ -46,6 +50,7 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 		req.IfNoneMatch = `"` + stale.ETag + `"`
 	}
 	go func() {
+		defer e.work.Done()
 		defer e.refreshing.remove(key)
 		e.stats.backgroundRefreshes.Add(1)
 		e.fills.Do(key, func() (any, error) { return e.fill(site, key, req, stale), nil })
