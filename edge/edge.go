@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -124,6 +125,23 @@ func (e *Edge) Close() {
 	e.workMu.Unlock()
 	e.work.Wait()
 	e.cache.Close()
+}
+
+// Ready is nil while the edge can serve: it is not closed and its
+// embedded store, if it has one, reads. /readyz answers 503 otherwise.
+func (e *Edge) Ready() error {
+	e.workMu.Lock()
+	closed := e.closed
+	e.workMu.Unlock()
+	if closed {
+		return errors.New("the edge is shutting down")
+	}
+	if e.origin != nil {
+		if err := e.origin.ready(); err != nil {
+			return fmt.Errorf("the origin store does not read: %w", err)
+		}
+	}
+	return nil
 }
 
 // startWork registers a fill or a refresh, or reports that the edge is

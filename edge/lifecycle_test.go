@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +47,28 @@ func TestCloseWaitsForBackgroundRefresh(t *testing.T) {
 	r := te.get("/never-cached")
 	if r.status != 503 || !strings.Contains(r.h("Cache-Status"), "detail=shutting-down") {
 		t.Fatalf("a miss after Close: %d %q, want 503 shutting-down", r.status, r.h("Cache-Status"))
+	}
+}
+
+// /readyz is 200 while the edge can serve and 503, saying why, once its
+// store no longer reads or the edge is closed.
+func TestReadyzFollowsTheStoreAndClose(t *testing.T) {
+	te := startEdge(t)
+	admin := te.edge.AdminHandler(edge.AdminOptions{Ready: te.edge.Ready})
+	readyz := func() (int, string) {
+		rec := httptest.NewRecorder()
+		admin.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := readyz(); code != 200 || !strings.HasPrefix(body, "ready\n") {
+		t.Fatalf("a serving edge: %d %q", code, body)
+	}
+	te.engine.Close()
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "the store is closed") {
+		t.Fatalf("with its store closed: %d %q, want 503 naming the store", code, body)
+	}
+	te.edge.Close()
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "shutting down") {
+		t.Fatalf("after Close: %d %q, want 503 shutting down", code, body)
 	}
 }

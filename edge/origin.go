@@ -18,6 +18,10 @@ import (
 // read their own URL with Config.HTTPClient.
 type Origin interface {
 	fetch(ctx context.Context, req *fetchRequest) (*originResponse, error)
+	// ready reports what keeps the edge from serving: a store that no
+	// longer reads. A remote origin's outage does not: cached and
+	// stale-if-error entries are still served, and misses say 502/504.
+	ready() error
 }
 
 // Store is what the edge needs of an object store: reads, and the number
@@ -99,6 +103,11 @@ type storeOrigin struct {
 	store Store
 }
 
+func (f *storeOrigin) ready() error {
+	_, err := f.store.LastSeq()
+	return err
+}
+
 func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
 	seq, err := f.store.LastSeq()
 	if err != nil {
@@ -149,6 +158,8 @@ type s3Origin struct {
 	client   *http.Client
 }
 
+func (o *s3Origin) ready() error { return nil }
+
 func (o *s3Origin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
 	return fetchHTTP(ctx, o.client, o.endpoint+"/"+req.Site.Bucket+req.Path, req)
 }
@@ -157,6 +168,8 @@ func (o *s3Origin) fetch(ctx context.Context, req *fetchRequest) (*originRespons
 type upstreamOrigin struct {
 	client *http.Client
 }
+
+func (o *upstreamOrigin) ready() error { return nil }
 
 func (o *upstreamOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
 	target := strings.TrimSuffix(req.Site.upstream.String(), "/") + req.Path

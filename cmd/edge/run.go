@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/edgecdn/edge/cmd/internal/logging"
 	"github.com/edgecdn/edge/cmd/internal/s3keys"
+	"github.com/edgecdn/edge/cmd/internal/serving"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
@@ -24,13 +26,23 @@ import (
 // addrs are the bound addresses, for tests that listen on port 0.
 type addrs struct{ Edge, Admin, S3 string }
 
-// run is the whole program: flags, config, store, S3 API, edge, admin, and
-// a shutdown in reverse order when ctx ends.
+// shutdownTimeout bounds the requests in flight when the process stops.
+const shutdownTimeout = 10 * time.Second
+
+// listenFunc binds a server's address: net.Listen, but for tests.
+type listenFunc func(network, address string) (net.Listener, error)
+
+// run is the whole program: flags, config, store, S3 API, edge, admin,
+// until ctx ends or a server fails, then a shutdown in reverse order.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addrs)) error {
+	return runListening(ctx, args, stdout, stderr, ready, net.Listen)
+}
+
+func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addrs), listen listenFunc) error {
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML config file (sites, limits)")
-	listen := fs.String("listen", "", "edge address (default :8080)")
+	listenAddr := fs.String("listen", "", "edge address (default :8080)")
 	admin := fs.String("admin", "", "admin address: /healthz, /readyz, /metrics, the purge API (default 127.0.0.1:8081)")
 	s3Addr := fs.String("s3", "\x00", "embedded S3 API address (default :9000; empty: none)")
 	dataDir := fs.String("data", "", "data directory of the embedded store (default ./data)")
@@ -45,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 			return err
 		}
 	}
-	for flagVal, field := range map[*string]*string{listen: &cfg.Listen, admin: &cfg.Admin, dataDir: &cfg.Data, originURL: &cfg.Origin, redisURL: &cfg.Redis} {
+	for flagVal, field := range map[*string]*string{listenAddr: &cfg.Listen, admin: &cfg.Admin, dataDir: &cfg.Data, originURL: &cfg.Origin, redisURL: &cfg.Redis} {
 		if *flagVal != "" {
 			*field = *flagVal
 		}
@@ -113,66 +125,66 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		outbox.Store(pb.outbox)
 	}
 
+	// The admin port starts first and stops last: while traffic drains,
+	// /readyz answers 503.
+	var stopping atomic.Bool
+	pb.admin.Ready = func() error {
+		if stopping.Load() {
+			return errors.New("shutting down")
+		}
+		return ed.Ready()
+	}
 	var bound addrs
-	var servers []func(context.Context) error
+	servers := serving.New(log)
+	defer servers.Shutdown(shutdownTimeout) // when a later step fails
+	adminLn, err := listen("tcp", cfg.Admin)
+	if err != nil {
+		return fmt.Errorf("admin listen: %w", err)
+	}
+	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
+	servers.Go("admin", func() error { return adminSrv.Serve(adminLn) }, adminSrv.Shutdown)
+	bound.Admin = adminLn.Addr().String()
+
 	if store != nil {
 		if err := origin.EnsureBuckets(ctx, store, cfg.PublicBuckets); err != nil {
 			return err
 		}
 		if cfg.S3 != "" {
-			shutdown, addr, err := serveS3(store, cfg, log, stdout)
-			if err != nil {
+			if bound.S3, err = serveS3(servers, listen, store, cfg, log, stdout); err != nil {
 				return err
 			}
-			servers = append(servers, shutdown)
-			bound.S3 = addr
 		}
 	}
-	edgeLn, err := net.Listen("tcp", cfg.Listen)
+	edgeLn, err := listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("edge listen: %w", err)
 	}
 	edgeSrv := edge.NewServer(ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
-	go edgeSrv.Serve(edgeLn)
-	servers = append(servers, edgeSrv.ShutdownWithContext)
+	servers.Go("edge", func() error { return edgeSrv.Serve(edgeLn) }, edgeSrv.ShutdownWithContext)
 	bound.Edge = edgeLn.Addr().String()
-
-	adminLn, err := net.Listen("tcp", cfg.Admin)
-	if err != nil {
-		return fmt.Errorf("admin listen: %w", err)
-	}
-	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
-	go adminSrv.Serve(adminLn)
-	servers = append(servers, adminSrv.Shutdown)
-	bound.Admin = adminLn.Addr().String()
 
 	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
 	fmt.Fprintf(stdout, "edge on %s, admin on %s, S3 API on %s\n", bound.Edge, bound.Admin, orNone(bound.S3))
 	if ready != nil {
 		ready(bound)
 	}
-	<-ctx.Done()
-
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for i := len(servers) - 1; i >= 0; i-- {
-		start := time.Now()
-		if err := servers[i](shutdownCtx); err != nil {
-			log.Warn("shutdown", zap.Error(err))
-		}
-		log.Info("stopped a server", zap.Duration("took", time.Since(start)))
+	failed := servers.Wait(ctx)
+	if failed != nil {
+		log.Error("a server stopped; shutting down the others", zap.Error(failed))
 	}
+	stopping.Store(true)
+	servers.Shutdown(shutdownTimeout)
 	stopBG()
 	pb.wait()
-	return nil
+	return failed
 }
 
 // serveS3 starts the embedded store's S3 API; with no keys configured it
 // uses (and on first start creates and prints) the data directory's pair.
-func serveS3(store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer) (func(context.Context) error, string, error) {
+func serveS3(servers *serving.Group, listen listenFunc, store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer) (string, error) {
 	keys, err := s3keys.Resolve(s3.Keys{}, cfg.Data, stdout)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
 	h, err := s3.New(store, s3.Config{
 		Region:        cfg.Region,
@@ -181,15 +193,15 @@ func serveS3(store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer
 		Logger:        log,
 	})
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	ln, err := net.Listen("tcp", cfg.S3)
+	ln, err := listen("tcp", cfg.S3)
 	if err != nil {
-		return nil, "", fmt.Errorf("s3 listen: %w", err)
+		return "", fmt.Errorf("s3 listen: %w", err)
 	}
 	srv := s3.NewServer(h, s3.ServerConfig{})
-	go srv.Serve(ln)
-	return srv.ShutdownWithContext, ln.Addr().String(), nil
+	servers.Go("s3", func() error { return srv.Serve(ln) }, srv.ShutdownWithContext)
+	return ln.Addr().String(), nil
 }
 
 func orNone(s string) string {

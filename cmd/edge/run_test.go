@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,5 +301,59 @@ func TestConfigWithTwoDocumentsIsRefused(t *testing.T) {
 	os.WriteFile(path, []byte("sites:\n  - hosts: [a.example]\n    bucket: b\n---\nadmin: 0.0.0.0:8081\n"), 0o644)
 	if err := refuse(t, "-config", path, "-data", dir, "-s3", ""); err == nil || !strings.Contains(err.Error(), "more than one YAML document") {
 		t.Fatalf("two documents: %v", err)
+	}
+}
+
+// A server that stops serving by itself ends the process with an error
+// naming it, and the other servers stop with it; until then /readyz
+// answers 200.
+func TestAServerThatStopsEndsTheProcess(t *testing.T) {
+	var mu sync.Mutex
+	var listeners []net.Listener
+	listen := func(network, address string) (net.Listener, error) {
+		ln, err := net.Listen(network, address)
+		if err == nil {
+			mu.Lock()
+			listeners = append(listeners, ln)
+			mu.Unlock()
+		}
+		return ln, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	args := append(slices.Clone(listenArgs), "-data", t.TempDir())
+	go func() { done <- runListening(ctx, args, io.Discard, io.Discard, func(a addrs) { ready <- a }, listen) }()
+	var a addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("edge stopped at start: %v", err)
+	}
+	if resp, body := httpGet(t, "http://"+a.Admin+"/readyz", ""); resp.StatusCode != 200 || !strings.HasPrefix(body, "ready\n") {
+		t.Fatalf("/readyz of a serving edge: %d %q", resp.StatusCode, body)
+	}
+
+	mu.Lock()
+	for _, ln := range listeners {
+		if ln.Addr().String() == a.Edge {
+			ln.Close() // the edge's accept loop fails
+		}
+	}
+	mu.Unlock()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "edge server") {
+			t.Fatalf("run returned %v, want the edge server's failure", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the process kept running without its edge server")
+	}
+	for _, addr := range []string{a.Admin, a.S3} {
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			t.Fatalf("%s still accepts connections after run returned", addr)
+		}
 	}
 }

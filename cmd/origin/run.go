@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/edgecdn/edge/cmd/internal/logging"
 	"github.com/edgecdn/edge/cmd/internal/s3keys"
+	"github.com/edgecdn/edge/cmd/internal/serving"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge"
@@ -122,24 +122,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := s3.NewServer(handler, s3.ServerConfig{})
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	servers := serving.New(log)
+	servers.Go("s3", func() error { return srv.Serve(ln) }, srv.ShutdownWithContext)
+	defer servers.Shutdown(10 * time.Second)
 	log.Info("serving the S3 API", zap.String("addr", ln.Addr().String()), zap.String("data", cfg.Data))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	start := time.Now()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.ShutdownWithContext(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("shutdown", zap.Error(err))
-	}
-	log.Info("stopped", zap.Duration("took", time.Since(start)))
-	return nil
+	return servers.Wait(ctx)
 }

@@ -1,0 +1,88 @@
+// Package serving runs a command's servers as one: each serves until the
+// command stops, and a server that stops by itself (its listener failed)
+// stops the command instead of leaving it half up.
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// A Group is the servers of one process.
+type Group struct {
+	log     *zap.Logger
+	stopped chan error    // a server that stopped by itself
+	done    chan struct{} // closed by Shutdown: stops are expected
+	serving sync.WaitGroup
+	servers []server
+	once    sync.Once
+}
+
+type server struct {
+	name     string
+	shutdown func(context.Context) error
+}
+
+// New is an empty group that logs to log.
+func New(log *zap.Logger) *Group {
+	return &Group{log: log, stopped: make(chan error), done: make(chan struct{})}
+}
+
+// Go starts serve (a Serve call on a bound listener) and keeps shutdown
+// for Shutdown. Servers are shut down in the reverse order of Go: start
+// the admin port first, so that it answers (not ready) while traffic
+// drains.
+func (g *Group) Go(name string, serve func() error, shutdown func(context.Context) error) {
+	g.servers = append(g.servers, server{name, shutdown})
+	g.serving.Add(1)
+	go func() {
+		defer g.serving.Done()
+		err := serve()
+		if err == nil || errors.Is(err, http.ErrServerClosed) {
+			err = errors.New("stopped serving")
+		}
+		select {
+		case g.stopped <- fmt.Errorf("%s server: %w", name, err):
+		case <-g.done:
+		}
+	}()
+}
+
+// Wait returns nil when ctx ends, or the error of the first server that
+// stopped by itself. Either way, call Shutdown next.
+func (g *Group) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-g.stopped:
+		return err
+	}
+}
+
+// Shutdown stops the servers, the last started first, letting requests in
+// flight finish within timeout in all, and returns once every Serve has.
+// Calls after the first do nothing.
+func (g *Group) Shutdown(timeout time.Duration) {
+	g.once.Do(func() { g.shutdown(timeout) })
+}
+
+func (g *Group) shutdown(timeout time.Duration) {
+	close(g.done)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for i := len(g.servers) - 1; i >= 0; i-- {
+		s := g.servers[i]
+		start := time.Now()
+		if err := s.shutdown(ctx); err != nil {
+			g.log.Warn("shutdown", zap.String("server", s.name), zap.Error(err))
+		}
+		g.log.Info("stopped", zap.String("server", s.name), zap.Duration("took", time.Since(start)))
+	}
+	g.serving.Wait()
+}

@@ -1,0 +1,90 @@
+package serving
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// httpServer serves on a loopback port and records when it is shut down.
+func httpServer(t *testing.T, g *Group, name string, order *[]string, mu *sync.Mutex) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(name)) })}
+	g.Go(name, func() error { return srv.Serve(ln) }, func(ctx context.Context) error {
+		mu.Lock()
+		*order = append(*order, name)
+		mu.Unlock()
+		return srv.Shutdown(ctx)
+	})
+	return ln
+}
+
+func get(addr string) error {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + "/")
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err
+}
+
+func TestWaitEndsWithTheContextAndShutdownGoesInReverse(t *testing.T) {
+	g := New(zap.NewNop())
+	var order []string
+	var mu sync.Mutex
+	admin := httpServer(t, g, "admin", &order, &mu)
+	edge := httpServer(t, g, "edge", &order, &mu)
+	if err := get(edge.Addr().String()); err != nil {
+		t.Fatalf("edge not serving: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(ctx); err != nil {
+		t.Fatalf("Wait after the context ended: %v, want nil", err)
+	}
+	g.Shutdown(5 * time.Second)
+	g.Shutdown(5 * time.Second) // a second call is a no-op
+	if strings.Join(order, ",") != "edge,admin" {
+		t.Fatalf("shutdown order %v, want the last started first", order)
+	}
+	for _, ln := range []net.Listener{admin, edge} {
+		if get(ln.Addr().String()) == nil {
+			t.Fatalf("%s still answers after Shutdown", ln.Addr())
+		}
+	}
+}
+
+// A server whose listener fails is reported by name, and Shutdown stops
+// the others.
+func TestWaitReportsAServerThatStopsByItself(t *testing.T) {
+	g := New(zap.NewNop())
+	var order []string
+	var mu sync.Mutex
+	admin := httpServer(t, g, "admin", &order, &mu)
+	edge := httpServer(t, g, "edge", &order, &mu)
+	edge.Close() // what a failed accept loop looks like to Serve
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := g.Wait(ctx)
+	if err == nil || !strings.Contains(err.Error(), "edge server") {
+		t.Fatalf("Wait: %v, want the edge server's stop", err)
+	}
+	if get(admin.Addr().String()) != nil {
+		t.Fatal("the admin server stopped before Shutdown")
+	}
+	g.Shutdown(5 * time.Second)
+	if get(admin.Addr().String()) == nil {
+		t.Fatal("the admin server still answers after Shutdown")
+	}
+}
