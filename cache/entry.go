@@ -24,8 +24,10 @@ type Entry struct {
 
 	Status int
 	// Header holds the response headers, encoded by the edge; opaque here.
-	Header       []byte
-	Body         []byte
+	Header []byte
+	Body   []byte
+	// ETag is the entity-tag as the origin sent it, quotes and a weak
+	// "W/" included; "" when it sent none or a malformed one.
 	ETag         string
 	LastModified time.Time
 	// Generation is the origin generation of the object the response

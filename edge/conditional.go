@@ -30,10 +30,10 @@ func scanRequest(h *fasthttp.RequestHeader) (conditional, ranged bool) {
 // newer version. If-Match compares strongly.
 func preconditionFailed(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	if im := h.Peek(fasthttp.HeaderIfMatch); len(im) > 0 {
-		if len(im) == 1 && im[0] == '*' {
-			return false
+		if isStar(im) {
+			return false // the entry is a current representation
 		}
-		return entry.ETag == "" || !strongListMatches(im, entry.ETag)
+		return !etagListMatches(im, entry.ETag, true)
 	}
 	if ius := h.Peek(fasthttp.HeaderIfUnmodifiedSince); len(ius) > 0 && !entry.LastModified.IsZero() {
 		t, err := http.ParseTime(string(ius))
@@ -42,22 +42,11 @@ func preconditionFailed(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	return false
 }
 
-// strongListMatches is etagListMatches without weak tags.
-func strongListMatches(list []byte, etag string) bool {
-	for item := range bytes.SplitSeq(list, []byte(",")) {
-		item = trimSpace(item)
-		if len(item) >= 2 && item[0] == '"' && string(item[1:len(item)-1]) == etag {
-			return true
-		}
-	}
-	return false
-}
-
 // notModified evaluates If-None-Match, else If-Modified-Since, against the
 // entry (RFC 9110 §13.2.2 steps 3 and 4 for GET/HEAD; weak comparison).
 func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
-		return entry.ETag != "" && etagListMatches(inm, entry.ETag)
+		return isStar(inm) || etagListMatches(inm, entry.ETag, false)
 	}
 	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 && !entry.LastModified.IsZero() {
 		t, err := http.ParseTime(string(ims))
@@ -66,36 +55,98 @@ func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	return false
 }
 
-// etagListMatches compares a list of entity tags with etag (unquoted),
-// weakly: W/ prefixes are ignored.
-func etagListMatches(list []byte, etag string) bool {
-	for len(list) > 0 {
-		for len(list) > 0 && (list[0] == ' ' || list[0] == ',' || list[0] == '\t') {
+// ifRangeHolds: without If-Range the Range applies; with it, only when the
+// validator names the stored representation: a strong entity-tag equal to
+// the entry's strong one, or exactly its Last-Modified (RFC 9110 §13.1.5).
+func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
+	ir := trimSpace(h.Peek("If-Range"))
+	if len(ir) == 0 {
+		return true
+	}
+	if ir[0] == '"' || bytes.HasPrefix(ir, []byte("W/")) { // not "Wed, ..."
+		tag, rest, ok := cutETag(ir)
+		return ok && len(rest) == 0 && etagsMatch(tag, entry.ETag, true)
+	}
+	t, err := http.ParseTime(string(ir))
+	return err == nil && !entry.LastModified.IsZero() && t.Equal(entry.LastModified.Truncate(time.Second))
+}
+
+func isStar(v []byte) bool { v = trimSpace(v); return len(v) == 1 && v[0] == '*' }
+
+// etagListMatches reports whether a #entity-tag list names etag (the
+// entry's, as sent: quoted, W/ when weak; "" for none), strongly (neither
+// weak, opaque-tags equal) or weakly (opaque-tags equal), RFC 9110
+// §8.8.3.2. A malformed list matches nothing: a 304 or a range of another
+// version must never come from a header the edge misread.
+func etagListMatches(list []byte, etag string, strong bool) bool {
+	matched := false
+	for {
+		for len(list) > 0 && (list[0] == ' ' || list[0] == '\t' || list[0] == ',') {
 			list = list[1:]
 		}
 		if len(list) == 0 {
+			return matched
+		}
+		tag, rest, ok := cutETag(list)
+		if !ok {
 			return false
 		}
-		if list[0] == '*' {
-			return true
+		if rest = trimSpace(rest); len(rest) > 0 && rest[0] != ',' {
+			return false
 		}
-		if len(list) > 2 && list[0] == 'W' && list[1] == '/' {
-			list = list[2:]
-		}
-		end := 0
-		for end < len(list) && list[end] != ',' {
-			end++
-		}
-		tag := trimSpace(list[:end])
-		if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
-			tag = tag[1 : len(tag)-1]
-		}
-		if string(tag) == etag {
-			return true
-		}
-		list = list[end:]
+		matched = matched || etagsMatch(tag, etag, strong)
+		list = rest
 	}
-	return false
+}
+
+// cutETag cuts the entity-tag v starts with: [W/] DQUOTE *etagc DQUOTE,
+// where etagc is any visible byte but DQUOTE (commas included) or
+// obs-text.
+func cutETag(v []byte) (tag, rest []byte, ok bool) {
+	i := 0
+	if len(v) >= 2 && v[0] == 'W' && v[1] == '/' {
+		i = 2
+	}
+	if i >= len(v) || v[i] != '"' {
+		return nil, nil, false
+	}
+	for i++; i < len(v) && v[i] != '"'; i++ {
+		if c := v[i]; c < 0x21 || c == 0x7f {
+			return nil, nil, false
+		}
+	}
+	if i == len(v) {
+		return nil, nil, false
+	}
+	return v[:i+1], v[i+1:], true
+}
+
+// etagsMatch compares two well-formed entity-tags; etag "" is no tag.
+func etagsMatch(tag []byte, etag string, strong bool) bool {
+	if etag == "" {
+		return false
+	}
+	tagWeak, etagWeak := tag[0] == 'W', etag[0] == 'W'
+	if strong && (tagWeak || etagWeak) {
+		return false
+	}
+	if tagWeak {
+		tag = tag[2:]
+	}
+	if etagWeak {
+		etag = etag[2:]
+	}
+	return string(tag) == etag
+}
+
+// validETag is v when it is one well-formed entity-tag, else "": an
+// origin's malformed ETag is not used to validate anything.
+func validETag(v string) string {
+	tag, rest, ok := cutETag([]byte(v))
+	if !ok || len(rest) > 0 {
+		return ""
+	}
+	return string(tag)
 }
 
 func trimSpace(b []byte) []byte {
@@ -106,18 +157,4 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// ifRangeHolds: without If-Range the Range applies; with it, only when the
-// validator names the stored representation (strong ETag or exact date).
-func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
-	ir := h.Peek("If-Range")
-	if len(ir) == 0 {
-		return true
-	}
-	if ir[0] == '"' {
-		return len(ir) >= 2 && string(ir[1:len(ir)-1]) == entry.ETag
-	}
-	t, err := http.ParseTime(string(ir))
-	return err == nil && t.Equal(entry.LastModified.Truncate(time.Second))
 }

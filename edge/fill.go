@@ -60,7 +60,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 	req.Primary = primary
 	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale != nil && stale.ETag != "" {
-		req.IfNoneMatch = `"` + stale.ETag + `"`
+		req.IfNoneMatch = stale.ETag
 	}
 	leader := false
 	ch := e.fills.DoChan(key, func() (any, error) {

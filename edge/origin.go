@@ -124,13 +124,13 @@ func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResp
 			// Changed between the two reads: fetch it whole.
 			return f.fetch(ctx, &fetchRequest{Site: req.Site, Key: req.Key})
 		}
-		return &originResponse{Status: http.StatusNotModified, Header: objectHeader(&info), Generation: info.Generation, ETag: info.ETag, LastMod: info.LastModified, Tags: info.Tags}, nil
+		return &originResponse{Status: http.StatusNotModified, Header: objectHeader(&info), Generation: info.Generation, ETag: `"` + info.ETag + `"`, LastMod: info.LastModified, Tags: info.Tags}, nil
 	case err != nil:
 		return nil, errors.Join(errOriginDown, err)
 	}
 	return &originResponse{
 		Status: http.StatusOK, Header: objectHeader(&obj.Info), Body: obj.Body, Size: obj.Length,
-		Generation: obj.Info.Generation, ETag: obj.Info.ETag, LastMod: obj.Info.LastModified, Tags: obj.Info.Tags,
+		Generation: obj.Info.Generation, ETag: `"` + obj.Info.ETag + `"`, LastMod: obj.Info.LastModified, Tags: obj.Info.Tags,
 	}, nil
 }
 
@@ -203,7 +203,7 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 		h.Del(name)
 	}
 	gen, _ := strconv.ParseInt(resp.Header.Get("X-Object-Generation"), 10, 64)
-	out := &originResponse{Status: resp.StatusCode, Header: h, Size: resp.ContentLength, Generation: gen, ETag: strings.Trim(strings.TrimPrefix(h.Get("ETag"), "W/"), `"`)}
+	out := &originResponse{Status: resp.StatusCode, Header: h, Size: resp.ContentLength, Generation: gen, ETag: validETag(h.Get("ETag"))}
 	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
 		out.LastMod = t
 	}

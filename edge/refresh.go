@@ -47,7 +47,7 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 	req.Primary = primary
 	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
 	if stale.ETag != "" {
-		req.IfNoneMatch = `"` + stale.ETag + `"`
+		req.IfNoneMatch = stale.ETag
 	}
 	go func() {
 		defer e.work.Done()

@@ -217,3 +217,37 @@ func TestSMaxAgeWithStaleWhileRevalidate(t *testing.T) {
 		t.Fatalf("s-maxage + SWR: %q", r.h("Cache-Status"))
 	}
 }
+
+// An upstream's weak ETag stays weak: it validates If-None-Match (weak
+// comparison) and the edge's own revalidation, never If-Match or If-Range
+// (strong comparison), so a resumed download cannot splice two versions.
+func TestWeakUpstreamETag(t *testing.T) {
+	u := startUpstream(t)
+	u.serve("/w", "0123456789", "Cache-Control", "max-age=10", "ETag", `W/"v1"`)
+	te := upstreamEdge(t, u, edge.Config{})
+	if r := te.get("/w"); r.status != 200 || r.h("ETag") != `W/"v1"` {
+		t.Fatalf("fill: %d ETag %q", r.status, r.h("ETag"))
+	}
+	if r := te.get("/w", "If-None-Match", `"v1"`); r.status != 304 {
+		t.Fatalf(`If-None-Match "v1" against W/"v1": %d, want 304 (weak comparison)`, r.status)
+	}
+	if r := te.get("/w", "If-Match", `W/"v1"`, "Range", "bytes=0-1"); r.status != 412 {
+		t.Fatalf(`If-Match W/"v1": %d, want 412 (a weak tag never matches strongly)`, r.status)
+	}
+	if r := te.get("/w", "If-Range", `W/"v1"`, "Range", "bytes=0-1"); r.status != 200 || r.body != "0123456789" {
+		t.Fatalf(`If-Range W/"v1": %d %q, want the whole 200`, r.status, r.body)
+	}
+	// Stale: the edge revalidates with the weak tag as sent, and the
+	// upstream's 304 keeps the entry.
+	hits := u.hits.Load()
+	te.clock.Advance(20 * time.Second)
+	if r := te.get("/w"); r.status != 200 || r.body != "0123456789" || !strings.Contains(r.h("Cache-Status"), "fwd-status=304") {
+		t.Fatalf("revalidation (want the upstream's 304): %d %q %q", r.status, r.body, r.h("Cache-Status"))
+	}
+	if u.hits.Load() != hits+1 {
+		t.Fatalf("%d upstream requests for the revalidation, want 1", u.hits.Load()-hits)
+	}
+	if r := te.get("/w"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Fatalf("after the 304: %q, want a hit", r.h("Cache-Status"))
+	}
+}
