@@ -13,7 +13,7 @@ build:
 	$(GO) build ./cmd/...
 
 # The whole suite, with the race detector and shuffled order; then the
-# allocation tests, which only count right without the race detector.
+# allocation and memory tests, which only measure right without it.
 # Junk values in every variable the programs read prove that no test
 # depends on the caller's environment (a test that needs one sets it).
 test: export EDGE_ACCESS_KEY_ID := junk-access-key-from-make-test
@@ -21,7 +21,7 @@ test: export EDGE_SECRET_ACCESS_KEY := junk-secret-from-make-test
 test: export EDGE_PURGE_TOKEN := junk-purge-token-from-make-test
 test: redis-server
 	$(GO) test -race -shuffle=on -timeout 9m $(PKGS)
-	$(GO) test -count=1 -run 'Allocates' $(PKGS)
+	$(GO) test -count=1 -run 'Allocates|MemoryFlat' $(PKGS)
 
 # The Redis tests start their own redis-server (purge/redistest), so make
 # test needs the binary: installed from Debian's packages when missing, as

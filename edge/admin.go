@@ -46,6 +46,8 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	reg.MustRegister(e.failures)
 	gauge("cache_bytes", "Bytes held by cached entries.", func() float64 { return float64(e.cache.Stats().Bytes) })
 	gauge("cache_entries", "Cached entries.", func() float64 { return float64(e.cache.Stats().Entries) })
+	gauge("vary_keys", "URIs whose Vary names are remembered (at most vary_keys).", func() float64 { return float64(e.vary.len()) })
+	gauge("too_big_keys", "Keys remembered as over max_object_size (at most too_big_keys).", func() float64 { return float64(e.tooBig.len()) })
 	gauge("degraded", "1 while hits of purge-mode sites are revalidated because the purge bus is unhealthy.", func() float64 { return b2f(e.degraded.Load()) })
 	if b := opts.Bus; b != nil {
 		gauge("purge_bus_healthy", "1 while the purge bus vouches that no purge is missed.", func() float64 { h, _ := b.Health(); return b2f(h) })

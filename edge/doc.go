@@ -45,5 +45,7 @@
 //   - Objects larger than Config.MaxObjectSize stream through uncached,
 //     each request with its own origin request.
 //   - Vary names are learned from the first response of a URI; until then
-//     waiters of another variant make a second fill.
+//     waiters of another variant make a second fill. They and the keys of
+//     objects too big to cache are kept in memos (memo.go) bounded by
+//     Config.VaryKeys and TooBigKeys: a forgotten key costs one more fill.
 package edge

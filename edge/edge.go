@@ -31,6 +31,12 @@ type Config struct {
 	AccessLogEvery uint64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// VaryKeys bounds the URIs whose Vary names the edge remembers
+	// (default 100 000), TooBigKeys the keys it remembers as over
+	// MaxObjectSize (default 10 000). Keys come from requests: a scan of
+	// unique URLs evicts the least recently used; forgetting costs one
+	// more fill.
+	VaryKeys, TooBigKeys int
 	// HTTPClient reads upstream sites and relays their unsafe methods
 	// (default DefaultHTTPClient(FetchTimeout)).
 	HTTPClient *http.Client
@@ -46,14 +52,12 @@ type Edge struct {
 	fills    singleflight.Group
 	// refreshing marks keys with a background revalidation running.
 	refreshing syncSet
-	vary       varyNames
-	// tooBig remembers keys of objects over MaxObjectSize (key → when),
-	// at most maxTooBig of them (tooBigN).
-	tooBig  sync.Map
-	tooBigN atomic.Int64
-	log     *zap.Logger
-	stats   stats
-	reqs    atomic.Uint64
+	vary       *memo[[]string] // primary key → the names it varies by
+	// tooBig remembers keys of objects over MaxObjectSize (key → when).
+	tooBig *memo[time.Time]
+	log    *zap.Logger
+	stats  stats
+	reqs   atomic.Uint64
 	// degraded: the purge bus cannot vouch that no purge is missed, so
 	// hits of purge-mode sites are revalidated (purge.go).
 	degraded atomic.Bool
@@ -72,6 +76,20 @@ type Edge struct {
 // New builds an edge for the sites; bucket sites read from o (nil when
 // there are none).
 func New(cfg Config, o Origin) (*Edge, error) {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"cache_bytes", cfg.CacheBytes}, {"max_object_size", cfg.MaxObjectSize}, {"vary_keys", int64(cfg.VaryKeys)}, {"too_big_keys", int64(cfg.TooBigKeys)}} {
+		if f.v < 0 {
+			return nil, fmt.Errorf("edge: %s is %d: give a positive number, or 0 for the default", f.name, f.v)
+		}
+	}
+	if cfg.VaryKeys == 0 {
+		cfg.VaryKeys = 100_000
+	}
+	if cfg.TooBigKeys == 0 {
+		cfg.TooBigKeys = 10_000
+	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 512 << 20
 	}
@@ -109,6 +127,7 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	return &Edge{
 		cfg: cfg, sites: s, cache: c, log: cfg.Logger,
 		origin: o, upstream: &upstreamOrigin{client: cfg.HTTPClient},
+		vary: newMemo[[]string](cfg.VaryKeys), tooBig: newMemo[time.Time](cfg.TooBigKeys),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edge_error_answers_total", Help: "Requests answered with an error by the edge itself, by status and Cache-Status detail.",
 		}, []string{"status", "detail"}),

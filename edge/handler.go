@@ -200,26 +200,15 @@ func hasFieldName(line []byte, name string) bool {
 // without a fill being tried first.
 const tooBigFor = time.Minute
 
-// maxTooBig bounds the keys remembered as too big: keys come from
-// requests, and forgetting one costs one more buffered try.
-const maxTooBig = 10000
-
-func (e *Edge) rememberTooBig(key string, now time.Time) {
-	if _, loaded := e.tooBig.Swap(key, now); !loaded && e.tooBigN.Add(1) > maxTooBig {
-		e.tooBig.Clear()
-		e.tooBigN.Store(0)
-	}
-}
+func (e *Edge) rememberTooBig(key string, now time.Time) { e.tooBig.set(key, now) }
 
 func (e *Edge) knownTooBig(key string, now time.Time) bool {
-	v, ok := e.tooBig.Load(key)
+	seen, ok := e.tooBig.get(key)
 	if !ok {
 		return false
 	}
-	if now.Sub(v.(time.Time)) > tooBigFor {
-		if e.tooBig.CompareAndDelete(key, v) {
-			e.tooBigN.Add(-1)
-		}
+	if now.Sub(seen) > tooBigFor {
+		e.tooBig.deleteIf(key, func(t time.Time) bool { return t.Equal(seen) })
 		return false
 	}
 	return true

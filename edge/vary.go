@@ -3,38 +3,21 @@ package edge
 import (
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 )
 
 // Vary: a response that varies by request headers is stored under its
 // primary key plus the values of those headers. The names are learned from
-// the first response for a primary key and looked up before the cache.
-type varyNames struct {
-	m sync.Map // primary key (string) → []string
-	n atomic.Int64
-}
-
-// maxVaryKeys bounds the URIs whose Vary names are remembered: keys come
-// from requests, and forgetting costs only one unshared fill per URI.
-const maxVaryKeys = 100000
+// the first response for a primary key and looked up before the cache, in
+// a memo of Config.VaryKeys primary keys.
 
 func (e *Edge) varyOf(primary []byte) []string {
-	v, ok := e.vary.m.Load(b2s(primary))
-	if !ok {
-		return nil
-	}
-	return v.([]string)
+	names, _ := e.vary.get(b2s(primary))
+	return names
 }
 
-func (e *Edge) learnVary(primary string, names []string) {
-	if _, loaded := e.vary.m.Swap(primary, names); !loaded && e.vary.n.Add(1) > maxVaryKeys {
-		e.vary.m.Clear()
-		e.vary.n.Store(0)
-	}
-}
+func (e *Edge) learnVary(primary string, names []string) { e.vary.set(primary, names) }
 
 // appendVary adds each varying request header's value to the key.
 func appendVary(key []byte, names []string, h *fasthttp.RequestHeader) []byte {

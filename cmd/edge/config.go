@@ -20,6 +20,8 @@ type config struct {
 	Origin         string      `yaml:"origin"`
 	CacheBytes     int64       `yaml:"cache_bytes"`
 	MaxObjectSize  int64       `yaml:"max_object_size"`
+	VaryKeys       int         `yaml:"vary_keys"`
+	TooBigKeys     int         `yaml:"too_big_keys"`
 	AccessLogEvery uint64      `yaml:"access_log_every"`
 	MaxConnsPerIP  int         `yaml:"max_conns_per_ip"`
 	LogLevel       string      `yaml:"log_level"`

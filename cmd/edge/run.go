@@ -105,6 +105,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 
 	ed, err := edge.New(edge.Config{
 		Sites: cfg.Sites, CacheBytes: cfg.CacheBytes, MaxObjectSize: cfg.MaxObjectSize,
+		VaryKeys: cfg.VaryKeys, TooBigKeys: cfg.TooBigKeys,
 		Logger: log, AccessLogEvery: cfg.AccessLogEvery,
 	}, o)
 	if err != nil {

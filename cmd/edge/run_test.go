@@ -357,3 +357,26 @@ func TestAServerThatStopsEndsTheProcess(t *testing.T) {
 		}
 	}
 }
+
+// The config the repository ships loads as it reads.
+func TestShippedConfigLoads(t *testing.T) {
+	cfg := defaultConfig()
+	if err := loadConfig(filepath.Join("..", "..", "configs", "edge.yaml"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.VaryKeys != 100_000 || cfg.TooBigKeys != 10_000 || cfg.CacheBytes != 512<<20 {
+		t.Fatalf("configs/edge.yaml read as vary_keys %d, too_big_keys %d, cache_bytes %d", cfg.VaryKeys, cfg.TooBigKeys, cfg.CacheBytes)
+	}
+}
+
+// A negative bound is refused with the field to fix, not read as a default.
+func TestNegativeBoundsRefused(t *testing.T) {
+	for _, field := range []string{"vary_keys", "too_big_keys", "cache_bytes", "max_object_size"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "edge.yaml")
+		os.WriteFile(path, []byte(field+": -1\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644)
+		if err := refuse(t, "-config", path, "-data", dir); err == nil || !strings.Contains(err.Error(), field+" is -1") {
+			t.Errorf("%s: -1: %v, want an error naming it", field, err)
+		}
+	}
+}
