@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 
 	"go.uber.org/zap"
 
+	"github.com/edgecdn/edge/cmd/internal/purgetoken"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/purge"
@@ -91,7 +91,7 @@ func purgeTokens(cfg config, stdout io.Writer) ([]purge.Token, error) {
 	if len(cfg.Purge.Tokens) > 0 {
 		return cfg.Purge.Tokens, nil
 	}
-	if t := os.Getenv("EDGE_PURGE_TOKEN"); t != "" {
+	if t := purgetoken.FromEnv(); t != "" {
 		return []purge.Token{{Token: t}}, nil
 	}
 	t, created, err := purge.LoadOrCreateToken(cfg.Data)

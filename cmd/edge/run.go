@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/edgecdn/edge/cmd/internal/cliflags"
 	"github.com/edgecdn/edge/cmd/internal/logging"
 	"github.com/edgecdn/edge/cmd/internal/s3keys"
 	"github.com/edgecdn/edge/cmd/internal/serving"
@@ -39,31 +39,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 }
 
 func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addrs), listen listenFunc) error {
-	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML config file (sites, limits)")
-	listenAddr := fs.String("listen", "", "edge address (default :8080)")
-	admin := fs.String("admin", "", "admin address: /healthz, /readyz, /metrics, the purge API (default 127.0.0.1:8081)")
-	s3Addr := fs.String("s3", "\x00", "embedded S3 API address (default :9000; empty: none)")
-	dataDir := fs.String("data", "", "data directory of the embedded store (default ./data)")
-	originURL := fs.String("origin", "", "remote S3-compatible or HTTP origin URL instead of the embedded store")
-	redisURL := fs.String("redis", "", "purge bus: redis:// URL shared with the origin and the other edges")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
 	cfg := defaultConfig()
-	if *configPath != "" {
-		if err := loadConfig(*configPath, &cfg); err != nil {
-			return err
-		}
-	}
-	for flagVal, field := range map[*string]*string{listenAddr: &cfg.Listen, admin: &cfg.Admin, dataDir: &cfg.Data, originURL: &cfg.Origin, redisURL: &cfg.Redis} {
-		if *flagVal != "" {
-			*field = *flagVal
-		}
-	}
-	if *s3Addr != "\x00" {
-		cfg.S3 = *s3Addr
+	flags := cliflags.New("edge", "YAML config file (sites, limits)", stderr)
+	flags.String("listen", "edge address (default :8080)", &cfg.Listen)
+	flags.String("admin", "admin address: /healthz, /readyz, /metrics, the purge API (default 127.0.0.1:8081)", &cfg.Admin)
+	flags.StringOrNone("s3", "embedded S3 API address (default :9000; empty: none)", &cfg.S3)
+	flags.String("data", "data directory of the embedded store (default ./data)", &cfg.Data)
+	flags.String("origin", "remote S3-compatible or HTTP origin URL instead of the embedded store", &cfg.Origin)
+	flags.String("redis", "purge bus: redis:// URL shared with the origin and the other edges", &cfg.Redis)
+	configPath, err := flags.Parse(args, func(path string) error { return loadConfig(path, &cfg) })
+	if err != nil {
+		return err
 	}
 	log, err := logging.New(cfg.LogLevel, stderr)
 	if err != nil {
@@ -82,7 +68,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			return fmt.Errorf("-origin %q: give an http:// or https:// URL", cfg.Origin)
 		}
 		o = edge.FromS3(u, nil)
-		if *configPath == "" {
+		if configPath == "" {
 			// No sites configured: the default site proxies the origin
 			// path for path (for an S3 endpoint, /<bucket>/<key>).
 			cfg.Sites = []edge.Site{{Hosts: cfg.Sites[0].Hosts, Upstream: cfg.Origin}}

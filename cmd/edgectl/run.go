@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgecdn/edge/cmd/internal/purgetoken"
 	"github.com/edgecdn/edge/purge"
 )
 
@@ -176,7 +177,7 @@ func runPurge(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	token := strings.TrimSpace(os.Getenv("EDGE_PURGE_TOKEN"))
+	token := purgetoken.FromEnv()
 	if token == "" {
 		return errors.New(tokenHelp)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/edgecdn/edge/cmd/internal/cliflags"
 	"github.com/edgecdn/edge/cmd/internal/logging"
 	"github.com/edgecdn/edge/cmd/internal/s3keys"
 	"github.com/edgecdn/edge/cmd/internal/serving"
@@ -23,33 +23,14 @@ import (
 // run is the whole program: flags, config, store, S3 server, and a clean
 // shutdown when ctx ends. ready, when set, receives the bound address.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
-	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML config file")
-	listen := fs.String("listen", "", "address to serve the S3 API on (default :9000)")
-	dataDir := fs.String("data", "", "data directory (default ./data)")
-	region := fs.String("region", "", "the region SigV4 scopes name (default us-east-1; \"auto\" is always accepted)")
-	redisURL := fs.String("redis", "", "purge bus: publish every write to this redis:// URL, where the edges subscribe")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
 	cfg := defaultConfig()
-	if *configPath != "" {
-		if err := loadConfig(*configPath, &cfg); err != nil {
-			return err
-		}
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if *dataDir != "" {
-		cfg.Data = *dataDir
-	}
-	if *region != "" {
-		cfg.Region = *region
-	}
-	if *redisURL != "" {
-		cfg.Redis = *redisURL
+	flags := cliflags.New("origin", "YAML config file", stderr)
+	flags.String("listen", "address to serve the S3 API on (default :9000)", &cfg.Listen)
+	flags.String("data", "data directory (default ./data)", &cfg.Data)
+	flags.String("region", "the region SigV4 scopes name (default us-east-1; \"auto\" is always accepted)", &cfg.Region)
+	flags.String("redis", "purge bus: publish every write to this redis:// URL, where the edges subscribe", &cfg.Redis)
+	if _, err := flags.Parse(args, func(path string) error { return loadConfig(path, &cfg) }); err != nil {
+		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err
