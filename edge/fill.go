@@ -78,7 +78,9 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		}
 		f := res.err
 		if !leader {
-			f = &failure{status: f.status, detail: f.detail} // logged once, by the leader
+			waiter := *f
+			waiter.cause = nil // logged once, by the leader
+			f = &waiter
 		}
 		e.fail(ctx, f)
 	case res.outcome == tooBig:
@@ -188,17 +190,19 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	return e.keep(fence, entry, true, statusMissStored, vary)
 }
 
-// keep stores a storable entry and says who may be given it.
+// keep stores a storable entry and says who may be given it. status is
+// what the leader is told when it is stored: a miss or a revalidation.
 func (e *Edge) keep(fence cache.Fence, entry *cache.Entry, storable bool, status cacheStatus, vary map[string]string) *fillResult {
-	if !storable {
-		return &fillResult{outcome: ownAnswer, entry: entry, status: status}
+	notStored := statusMissNotStored
+	if status == statusRevalidated {
+		notStored = statusRevalidatedNotStored
+	}
+	if !storable { // the reason is the entry's detail
+		return &fillResult{outcome: ownAnswer, entry: entry, status: notStored}
 	}
 	if !e.cache.Set(fence, entry) {
 		metaOf(entry).detail = "purged-during-fill"
-		if status == statusMissStored {
-			status = statusMissNotStored
-		}
-		return &fillResult{outcome: purgedDuring, entry: entry, status: status}
+		return &fillResult{outcome: purgedDuring, entry: entry, status: notStored}
 	}
 	if !e.reusable(entry) {
 		return &fillResult{outcome: ownAnswer, entry: entry, status: status}

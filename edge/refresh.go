@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"net/http"
 	"sync"
 	"time"
@@ -26,11 +27,20 @@ func (e *Edge) refreshed(site *Site, key string, req *fetchRequest, stale *cache
 	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
 		Status: stale.Status, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
+	// The 304's validators, when it sends them, are the ones the client
+	// is shown (they replaced the stored fields above).
 	merged := &originResponse{
 		Status: stale.Status, Header: h, Generation: max(stale.Generation, resp.Generation),
-		ETag: stale.ETag, LastMod: stale.LastModified, Tags: stale.Tags,
+		ETag: cmp.Or(resp.ETag, stale.ETag), LastMod: stale.LastModified, Tags: stale.Tags,
 	}
-	return e.newEntry(site, key, req, merged, stale.Body, d, requestedAt), d.Store
+	if !resp.LastMod.IsZero() {
+		merged.LastMod = resp.LastMod
+	}
+	entry := e.newEntry(site, key, req, merged, stale.Body, d, requestedAt)
+	if !d.Store {
+		metaOf(entry).detail = d.Reason
+	}
+	return entry, d.Store
 }
 
 // refreshInBackground revalidates a stale entry once per key while the

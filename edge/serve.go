@@ -20,6 +20,7 @@ const (
 	statusMissStored                              // fetched, stored
 	statusMissNotStored                           // fetched, not stored
 	statusRevalidated                             // stale, origin said 304
+	statusRevalidatedNotStored                    // 304, but not stored (detail)
 	statusSoftPurged                              // soft-purged, refresh running
 
 	// collapsed marks a request that waited for another request's fill
@@ -107,6 +108,13 @@ var (
 )
 
 // appendCacheStatus writes the RFC 9211 Cache-Status value for cs.
+func appendDetail(b []byte, detail string) []byte {
+	if detail == "" {
+		return b
+	}
+	return append(append(b, "; detail="...), detail...)
+}
+
 func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byte {
 	b = append(b, "edge; "...)
 	switch cs &^ collapsed {
@@ -127,15 +135,15 @@ func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byt
 	case statusRevalidated:
 		b = append(b, "fwd=stale; fwd-status=304; stored; ttl="...)
 		b = strconv.AppendInt(b, ttl, 10)
+	case statusRevalidatedNotStored:
+		b = append(b, "fwd=stale; fwd-status=304"...)
+		b = appendDetail(b, detail)
 	case statusMissStored:
 		b = append(b, "fwd=uri-miss; stored; ttl="...)
 		b = strconv.AppendInt(b, ttl, 10)
 	case statusMissNotStored:
 		b = append(b, "fwd=uri-miss"...)
-		if detail != "" {
-			b = append(b, "; detail="...)
-			b = append(b, detail...)
-		}
+		b = appendDetail(b, detail)
 	}
 	if cs&collapsed != 0 {
 		b = append(b, "; collapsed"...)

@@ -251,3 +251,21 @@ func TestWeakUpstreamETag(t *testing.T) {
 		t.Fatalf("after the 304: %q, want a hit", r.h("Cache-Status"))
 	}
 }
+
+// A 304 that forbids storing refreshes nothing, and Cache-Status says so
+// instead of "stored".
+func TestRevalidationNotStored(t *testing.T) {
+	u := startUpstream(t)
+	u.serve("/r", "body", "Cache-Control", "max-age=10", "ETag", `"a"`)
+	te := upstreamEdge(t, u, edge.Config{})
+	te.get("/r")
+	u.serve("/r", "body", "Cache-Control", "no-store", "ETag", `"a"`)
+	te.clock.Advance(20 * time.Second)
+	r := te.get("/r")
+	if r.status != 200 || r.body != "body" || r.h("Cache-Status") != "edge; fwd=stale; fwd-status=304; detail=no-store" {
+		t.Fatalf("a no-store 304: %d %q %q", r.status, r.body, r.h("Cache-Status"))
+	}
+	if r := te.get("/r"); !strings.Contains(r.h("Cache-Status"), "fwd=stale") {
+		t.Fatalf("after a 304 that was not stored: %q, want another revalidation", r.h("Cache-Status"))
+	}
+}

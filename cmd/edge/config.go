@@ -34,8 +34,11 @@ type config struct {
 	BusSilence time.Duration `yaml:"bus_silence"`
 	// AllowUnboundedStaleness lets purge-mode sites run without a bus
 	// that carries the origin's writes: they then act as ttl sites.
-	AllowUnboundedStaleness bool        `yaml:"allow_unbounded_staleness"`
-	Purge                   purgeConfig `yaml:"purge"`
+	AllowUnboundedStaleness bool `yaml:"allow_unbounded_staleness"`
+	// ShutdownDelay is how long /readyz answers 503 on SIGTERM before the
+	// edge stops accepting: a load balancer's probe interval (default 0).
+	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
+	Purge         purgeConfig   `yaml:"purge"`
 }
 
 // purgeConfig is the purge API's part of the config.

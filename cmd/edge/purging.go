@@ -20,10 +20,15 @@ import (
 type purging struct {
 	outbox *purge.OutboxPublisher // nil without an embedded store
 	admin  edge.AdminOptions
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func (p *purging) wait() { p.wg.Wait() }
+// stop ends the bus, its publishers and subscriber, and waits for them.
+func (p *purging) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
 
 func (p *purging) goRun(f func()) {
 	p.wg.Add(1)
@@ -34,7 +39,8 @@ func (p *purging) goRun(f func()) {
 // in-process bus (enough for the all-in-one, whose store is in the same
 // process, and for the purge API of a lone edge). It refuses an edge
 // whose purge-mode sites could never hear of their origin's writes.
-func startPurging(ctx context.Context, cfg config, ed *edge.Edge, store *origin.Engine, log *zap.Logger, stdout io.Writer) (*purging, error) {
+// The machinery runs until stop; on an error nothing is left running.
+func startPurging(cfg config, ed *edge.Edge, store *origin.Engine, log *zap.Logger, stdout io.Writer) (_ *purging, err error) {
 	redis, err := cfg.Config.Open(log)
 	if err != nil {
 		return nil, err
@@ -50,7 +56,13 @@ func startPurging(ctx context.Context, cfg config, ed *edge.Edge, store *origin.
 			"give -redis redis://host:6379 (the Redis cmd/origin publishes to), or set consistency: ttl on those sites, " +
 			"or set allow_unbounded_staleness: true to serve them stale until their TTL")
 	}
-	p := &purging{admin: edge.AdminOptions{Unbounded: ed.NeedsPurges() && !carriesOrigin}}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &purging{admin: edge.AdminOptions{Unbounded: ed.NeedsPurges() && !carriesOrigin}, cancel: cancel}
+	defer func() {
+		if err != nil {
+			p.stop()
+		}
+	}()
 	p.goRun(func() { <-ctx.Done(); bus.Close() })
 	if store != nil {
 		p.outbox = purge.NewOutboxPublisher(bus, store, purge.OutboxConfig{Logger: log})

@@ -26,7 +26,8 @@ import (
 // addrs are the bound addresses, for tests that listen on port 0.
 type addrs struct{ Edge, Admin, S3 string }
 
-// shutdownTimeout bounds the requests in flight when the process stops.
+// shutdownTimeout bounds each server's requests in flight when the
+// process stops.
 const shutdownTimeout = 10 * time.Second
 
 // listenFunc binds a server's address: net.Listen, but for tests.
@@ -97,17 +98,23 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return err
 	}
-	defer ed.Close()
+	servers := serving.New(log)
+	defer func() {
+		if !servers.Drained() {
+			log.Warn("requests still running at exit: the cache is left open for them")
+			return
+		}
+		ed.Close() // after the servers and the purge machinery
+	}()
 	purger.Store(ed)
 
 	// The purge bus, its publishers and subscriber, and the purge API;
-	// they stop when run returns.
-	bg, stopBG := context.WithCancel(context.Background())
-	defer stopBG()
-	pb, err := startPurging(bg, cfg, ed, store, log, stdout)
+	// they stop when run returns, after the servers and before the edge.
+	pb, err := startPurging(cfg, ed, store, log, stdout)
 	if err != nil {
 		return err
 	}
+	defer pb.stop()
 	if pb.outbox != nil {
 		outbox.Store(pb.outbox)
 	}
@@ -122,7 +129,6 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return ed.Ready()
 	}
 	var bound addrs
-	servers := serving.New(log)
 	defer servers.Shutdown(shutdownTimeout) // when a later step fails
 	adminLn, err := listen("tcp", cfg.Admin)
 	if err != nil {
@@ -160,9 +166,13 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		log.Error("a server stopped; shutting down the others", zap.Error(failed))
 	}
 	stopping.Store(true)
+	if failed == nil && cfg.ShutdownDelay > 0 {
+		// Load balancers see /readyz fail and stop sending traffic
+		// before the edge port closes.
+		log.Info("shutting down: /readyz answers 503 while traffic drains", zap.Duration("shutdown_delay", cfg.ShutdownDelay))
+		time.Sleep(cfg.ShutdownDelay)
+	}
 	servers.Shutdown(shutdownTimeout)
-	stopBG()
-	pb.wait()
 	return failed
 }
 

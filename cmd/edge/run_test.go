@@ -374,9 +374,62 @@ func TestNegativeBoundsRefused(t *testing.T) {
 	for _, field := range []string{"vary_keys", "too_big_keys", "cache_bytes", "max_object_size"} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "edge.yaml")
-		os.WriteFile(path, []byte(field+": -1\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644)
+		if err := os.WriteFile(path, []byte(field+": -1\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if err := refuse(t, "-config", path, "-data", dir); err == nil || !strings.Contains(err.Error(), field+" is -1") {
 			t.Errorf("%s: -1: %v, want an error naming it", field, err)
 		}
+	}
+}
+
+// On shutdown with shutdown_delay, /readyz answers 503 while the edge
+// port still serves, so a load balancer stops sending traffic first.
+func TestShutdownDelayFailsReadinessFirst(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	if err := os.WriteFile(path, []byte("shutdown_delay: 3s\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(slices.Clone(listenArgs), "-config", path, "-data", dir), io.Discard, io.Discard, func(a addrs) { ready <- a })
+	}()
+	var a addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("edge stopped at start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("edge did not start")
+	}
+	if resp, _ := httpGet(t, "http://"+a.Admin+"/readyz", ""); resp.StatusCode != 200 {
+		t.Fatalf("/readyz before shutdown: %d", resp.StatusCode)
+	}
+	cancel()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		resp, body := httpGet(t, "http://"+a.Admin+"/readyz", "")
+		if resp.StatusCode == 503 && strings.Contains(body, "shutting down") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after the signal: %d %q, want 503 shutting down", resp.StatusCode, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if resp, _ := httpGet(t, "http://"+a.Edge+"/missing", "localhost"); resp.StatusCode != 404 {
+		t.Fatalf("the edge port while readiness fails: %d, want it still serving (404)", resp.StatusCode)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after the delay")
 	}
 }

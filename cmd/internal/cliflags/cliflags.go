@@ -1,6 +1,6 @@
 // Package cliflags reads a command's flags over its config file, the same
 // way for every command: -config names a YAML file read strictly over the
-// defaults, then each flag given replaces its field. Flags always win.
+// defaults, then each flag given non-empty replaces its field.
 package cliflags
 
 import (

@@ -22,6 +22,7 @@ type Group struct {
 	serving sync.WaitGroup
 	servers []server
 	once    sync.Once
+	stuck   bool // a server's requests outlived its drain time
 }
 
 type server struct {
@@ -65,24 +66,29 @@ func (g *Group) Wait(ctx context.Context) error {
 	}
 }
 
-// Shutdown stops the servers, the last started first, letting requests in
-// flight finish within timeout in all, and returns once every Serve has.
-// Calls after the first do nothing.
+// Shutdown stops the servers, the last started first, each letting its
+// requests in flight finish within timeout, and returns once every Serve
+// has. Calls after the first do nothing.
 func (g *Group) Shutdown(timeout time.Duration) {
 	g.once.Do(func() { g.shutdown(timeout) })
 }
 
 func (g *Group) shutdown(timeout time.Duration) {
 	close(g.done)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	for i := len(g.servers) - 1; i >= 0; i-- {
 		s := g.servers[i]
 		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		if err := s.shutdown(ctx); err != nil {
+			g.stuck = true
 			g.log.Warn("shutdown", zap.String("server", s.name), zap.Error(err))
 		}
+		cancel()
 		g.log.Info("stopped", zap.String("server", s.name), zap.Duration("took", time.Since(start)))
 	}
 	g.serving.Wait()
 }
+
+// Drained is false when Shutdown gave up on requests still running: what
+// they use must then not be closed under them.
+func (g *Group) Drained() bool { return !g.stuck }

@@ -88,3 +88,33 @@ func TestWaitReportsAServerThatStopsByItself(t *testing.T) {
 		t.Fatal("the admin server still answers after Shutdown")
 	}
 }
+
+// A request that outlives the drain time makes Drained false, so what it
+// uses is not closed under it.
+func TestDrainedIsFalseWhenARequestOutlivesShutdown(t *testing.T) {
+	g := New(zap.NewNop())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		close(entered)
+		<-release
+	})}
+	g.Go("slow", func() error { return srv.Serve(ln) }, srv.Shutdown)
+	go get(ln.Addr().String())
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the handler")
+	}
+	if !g.Drained() {
+		t.Fatal("Drained before any shutdown")
+	}
+	g.Shutdown(50 * time.Millisecond)
+	close(release)
+	if g.Drained() {
+		t.Fatal("Drained after a shutdown that gave up on a running request")
+	}
+}
