@@ -40,7 +40,7 @@ func collapse(t *testing.T, te *testEdge, o *heldOrigin, path string, attacker [
 	t.Helper()
 	first := make(chan response, 1)
 	go func() { first <- te.get(path, attacker...) }()
-	<-o.entered
+	recv(t, o.entered, "the origin to hold the first request")
 	out := make([]response, victims)
 	var wg sync.WaitGroup
 	for i := range out {
@@ -50,7 +50,7 @@ func collapse(t *testing.T, te *testEdge, o *heldOrigin, path string, attacker [
 	waitFor(t, "every victim to join a fill", func() bool { return te.edge.Stats().FillRequests >= uint64(victims+1) })
 	close(o.release)
 	wg.Wait()
-	return <-first, out
+	return recv(t, first, "the first request"), out
 }
 
 func upstreamSite(t *testing.T, o *heldOrigin) *testEdge {
@@ -134,7 +134,7 @@ func TestCollapseRespectsVary(t *testing.T) {
 	te := upstreamSite(t, o)
 	first := make(chan response, 1)
 	go func() { first <- te.get("/v", "Accept-Encoding", "gzip") }()
-	<-o.entered
+	recv(t, o.entered, "the origin to hold the first request")
 	plain := make([]response, 10)
 	gz := make([]response, 10)
 	var wg sync.WaitGroup
@@ -146,7 +146,7 @@ func TestCollapseRespectsVary(t *testing.T) {
 	waitFor(t, "every request to join a fill", func() bool { return te.edge.Stats().FillRequests >= 21 })
 	close(o.release)
 	wg.Wait()
-	if r := <-first; r.body != "GZIPPED" || r.h("Content-Encoding") != "gzip" {
+	if r := recv(t, first, "the first request"); r.body != "GZIPPED" || r.h("Content-Encoding") != "gzip" {
 		t.Fatalf("leader: %q %q", r.body, r.h("Content-Encoding"))
 	}
 	for i := range plain {

@@ -57,7 +57,8 @@ func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 
 // ifRangeHolds: without If-Range the Range applies; with it, only when the
 // validator names the stored representation: a strong entity-tag equal to
-// the entry's strong one, or exactly its Last-Modified (RFC 9110 §13.1.5).
+// the entry's strong one, or exactly its Last-Modified when that is a
+// strong validator (RFC 9110 §13.1.5, §8.8.2.2).
 func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	ir := trimSpace(h.Peek("If-Range"))
 	if len(ir) == 0 {
@@ -68,7 +69,19 @@ func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 		return ok && len(rest) == 0 && etagsMatch(tag, entry.ETag, true)
 	}
 	t, err := http.ParseTime(string(ir))
-	return err == nil && !entry.LastModified.IsZero() && t.Equal(entry.LastModified.Truncate(time.Second))
+	return err == nil && strongDate(entry) && t.Equal(entry.LastModified.Truncate(time.Second))
+}
+
+// strongDate: a Last-Modified is a strong validator only if the response
+// was generated at least a second later (§8.8.2.2): within the same second
+// the object could have changed again under the same date. The response's
+// Date is when it was received less the age it already had.
+func strongDate(entry *cache.Entry) bool {
+	if entry.LastModified.IsZero() {
+		return false
+	}
+	dated := entry.StoredAt.Add(-entry.InitialAge)
+	return dated.Sub(entry.LastModified) >= time.Second
 }
 
 func isStar(v []byte) bool { v = trimSpace(v); return len(v) == 1 && v[0] == '*' }

@@ -371,17 +371,17 @@ func TestJoinAfterPurgeGetsNewVersion(t *testing.T) {
 	te.store.entered, te.store.release = make(chan struct{}, 4), make(chan struct{})
 	first := make(chan response, 1)
 	go func() { first <- te.get("/doc") }()
-	<-te.store.entered // the fill holds v1
+	recv(t, te.store.entered, "the fill of v1") // the fill holds v1
 	te.put("doc", "v2", origin.Headers{CacheControl: "max-age=600"})
 	second := make(chan response, 1)
 	go func() { second <- te.get("/doc") }()
 	// Until the second request has missed and joined or begun a fill.
 	waitFor(t, "the second request's miss", func() bool { return te.edge.Stats().Misses >= 2 })
 	close(te.store.release)
-	if r := <-first; r.body != "v1" && r.body != "v2" {
+	if r := recv(t, first, "the first request"); r.body != "v1" && r.body != "v2" {
 		t.Fatalf("first request: %q", r.body)
 	}
-	if r := <-second; r.body != "v2" {
+	if r := recv(t, second, "the second request"); r.body != "v2" {
 		t.Fatalf("a request made after the overwrite was acknowledged got %q (%s)", r.body, r.h("Cache-Status"))
 	}
 	if r := te.get("/doc"); r.body != "v2" {

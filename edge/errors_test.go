@@ -20,31 +20,44 @@ import (
 // client's own mistakes are not logged.
 func TestErrorAnswersAreCountedAndLoggedOnce(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
-	down := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	down.Close() // an origin that refuses connections
-	te := startEdgeWith(t, edge.Config{Logger: zap.New(core), Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: down.URL}}}, nil)
+	// An origin that drops every connection without answering; the fill
+	// of /herd is held until every request has joined it.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	dropper := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/herd" {
+			once.Do(func() { close(entered) })
+			<-release
+		}
+		panic(http.ErrAbortHandler)
+	}))
+	t.Cleanup(dropper.Close)
+	te := startEdgeWith(t, edge.Config{Logger: zap.New(core), Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: dropper.URL}}}, nil)
 
 	if r := te.get("/x", "Host", "unknown.example"); r.status != 421 || r.h("Cache-Status") != "edge; detail=unknown-host" {
 		t.Fatalf("unknown host: %d %q", r.status, r.h("Cache-Status"))
 	}
 	if r := te.do("DELETE", "/x"); r.status != 502 || !strings.Contains(r.h("Cache-Status"), "origin-unreachable") {
-		t.Fatalf("pass-through to a dead origin: %d %q", r.status, r.h("Cache-Status"))
+		t.Fatalf("pass-through to a dropping origin: %d %q", r.status, r.h("Cache-Status"))
 	}
+	const herd = 20
 	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range herd {
+		wg.Go(func() {
 			if r := te.get("/herd"); r.status != 502 || r.h("Cache-Status") != "edge; detail=origin-unreachable" {
-				t.Errorf("a fill from a dead origin: %d %q", r.status, r.h("Cache-Status"))
+				t.Errorf("a fill from a dropping origin: %d %q", r.status, r.h("Cache-Status"))
 			}
-		}()
+		})
 	}
+	recv(t, entered, "the fill to reach the origin")
+	waitFor(t, "every request to join the fill", func() bool { return te.edge.Stats().FillRequests >= herd })
+	close(release)
 	wg.Wait()
-	fills := te.edge.Stats().OriginFetches
-	logged := logs.FilterMessage("request failed").Len()
-	if logged < 2 || uint64(logged) > fills+1 || logged > 7 {
-		t.Fatalf("%d log lines for 1 pass-through and %d fills of a dead origin (20 requests); want one per failure, and no more than a few a second", logged, fills)
+	if n := te.edge.Stats().OriginFetches; n != 1 {
+		t.Fatalf("%d origin fetches for %d collapsed requests, want 1", n, herd)
+	}
+	if n := logs.FilterMessage("request failed").Len(); n != 2 {
+		t.Fatalf("%d log lines for 1 failed pass-through and 1 failed fill shared by %d requests, want 2 (once per failure, not per waiter)", n, herd)
 	}
 	if n := logs.FilterField(zap.String("detail", "unknown-host")).Len(); n != 0 {
 		t.Fatalf("a client's mistake was logged %d times", n)

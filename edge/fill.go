@@ -55,13 +55,11 @@ type fillResult struct {
 // fillAndServe makes (or joins) the one origin request for key and serves
 // its result. The fetch runs on its own context and timeout: a client that
 // gives up neither cancels it nor fails the other waiters.
-func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, now time.Time, again bool) {
+func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, again bool) {
 	req := newFetchRequest(ctx, site, path)
 	req.Primary = primary
 	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
-	if stale != nil && stale.ETag != "" {
-		req.IfNoneMatch = stale.ETag
-	}
+	req.revalidating(stale)
 	leader := false
 	ch := e.fills.DoChan(key, func() (any, error) {
 		leader = true
@@ -109,11 +107,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 func newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
 	req := &fetchRequest{Site: site, Path: string(path), Query: string(requestQuery(ctx))}
 	if site.upstream == nil {
-		key, err := unescape(req.Path)
-		if err != nil {
-			key = "" // undecodable: the store answers 404
-		}
-		req.Key = strings.TrimPrefix(key, "/")
+		req.Key, _ = objectOfPath(site, req.Path) // undecodable: "", which the store answers 404
 	}
 	return req
 }

@@ -58,7 +58,7 @@ func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
 		e.passThrough(ctx, site)
 		return
 	}
-	e.serveCacheable(ctx, site)
+	e.lookup(ctx, site, false)
 }
 
 // siteOf validates the request target against the configured sites from
@@ -91,8 +91,6 @@ func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, *failure) {
 	}
 	return site, nil
 }
-
-func (e *Edge) serveCacheable(ctx *fasthttp.RequestCtx, site *Site) { e.lookup(ctx, site, false) }
 
 // lookup serves a GET or HEAD from the cache, or fills. again marks the
 // second look of a waiter that found the fill it joined was for another
@@ -131,7 +129,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		e.streamThrough(ctx, newFetchRequest(ctx, site, path), "too-big") // no fill: it would fetch twice
 		return
 	}
-	e.fillAndServe(ctx, site, full, full[:primary], path, entry, now, again)
+	e.fillAndServe(ctx, site, full, full[:primary], path, entry, again)
 }
 
 // usable: a fresh entry that needs no revalidation.

@@ -77,6 +77,19 @@ func (s *countingStore) GetObject(ctx context.Context, bucket, key string, opts 
 	return obj, err
 }
 
+// recv waits for a value from ch, failing the test after 10 s: a goroutine
+// that failed or hung must not hang the test.
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
 // testEdge is an edge on loopback in front of a real engine.
 type testEdge struct {
 	t      testing.TB

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/origin"
 )
 
@@ -80,6 +81,19 @@ type originResponse struct {
 	Tags       []string
 }
 
+// revalidating makes r a conditional request for what stale holds: by its
+// entity-tag, else by its Last-Modified (RFC 9111 §4.3.1).
+func (r *fetchRequest) revalidating(stale *cache.Entry) {
+	if stale == nil {
+		return
+	}
+	if stale.ETag != "" {
+		r.IfNoneMatch = stale.ETag
+	} else if !stale.LastModified.IsZero() {
+		r.IfModifiedSince = stale.LastModified
+	}
+}
+
 // fetchRequest is one origin request of a fill.
 type fetchRequest struct {
 	Site *Site
@@ -87,16 +101,14 @@ type fetchRequest struct {
 	// object key (for a bucket).
 	Path, Query string
 	Key         string
-	// IfNoneMatch revalidates a stored entry.
-	IfNoneMatch string
+	// IfNoneMatch, else IfModifiedSince, revalidates a stored entry.
+	IfNoneMatch     string
+	IfModifiedSince time.Time
 	// Primary is the cache key without Vary values; Header carries the
 	// request's values of the headers the response varies by.
 	Primary string
 	Header  map[string]string
 }
-
-// errOriginDown marks failures to reach the origin, for stale-if-error.
-var errOriginDown = errors.New("origin unavailable")
 
 // storeOrigin reads the embedded origin store directly.
 type storeOrigin struct {
@@ -111,7 +123,7 @@ func (f *storeOrigin) ready() error {
 func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
 	seq, err := f.store.LastSeq()
 	if err != nil {
-		return nil, errors.Join(errOriginDown, err)
+		return nil, err
 	}
 	obj, err := f.store.GetObject(ctx, req.Site.Bucket, req.Key, origin.GetOptions{Conditions: origin.Conditions{IfNoneMatch: req.IfNoneMatch}})
 	switch {
@@ -126,7 +138,7 @@ func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResp
 		}
 		return &originResponse{Status: http.StatusNotModified, Header: objectHeader(&info), Generation: info.Generation, ETag: `"` + info.ETag + `"`, LastMod: info.LastModified, Tags: info.Tags}, nil
 	case err != nil:
-		return nil, errors.Join(errOriginDown, err)
+		return nil, err
 	}
 	return &originResponse{
 		Status: http.StatusOK, Header: objectHeader(&obj.Info), Body: obj.Body, Size: obj.Length,
@@ -193,10 +205,12 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 	}
 	if req.IfNoneMatch != "" {
 		hreq.Header.Set("If-None-Match", req.IfNoneMatch)
+	} else if !req.IfModifiedSince.IsZero() {
+		hreq.Header.Set("If-Modified-Since", req.IfModifiedSince.UTC().Format(http.TimeFormat))
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
-		return nil, errors.Join(errOriginDown, err)
+		return nil, err
 	}
 	h := resp.Header.Clone()
 	for _, name := range hopHeaders {

@@ -134,7 +134,7 @@ func TestFillNeverStoresWhatAPurgeCovers(t *testing.T) {
 
 		first := make(chan struct{})
 		go func() { get(e, key); close(first) }()
-		<-read // the fill has the old state in hand
+		recv(t, read, "the fill to read the old state") // the fill has it in hand
 
 		ev := store.write(key, newBody)
 		msg := &purge.Message{Role: purge.RoleOrigin, Items: []purge.Item{{Kind: purge.KindObject, Bucket: "public", Key: key, Generation: ev.Generation}}}
@@ -145,7 +145,7 @@ func TestFillNeverStoresWhatAPurgeCovers(t *testing.T) {
 			e.Apply(msg)
 		}
 		close(release)
-		<-first
+		recv(t, first, "the first request")
 		store.mu.Lock()
 		store.hold = nil
 		store.mu.Unlock()

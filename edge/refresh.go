@@ -56,9 +56,7 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 	req := newFetchRequest(ctx, site, path)
 	req.Primary = primary
 	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
-	if stale.ETag != "" {
-		req.IfNoneMatch = stale.ETag
-	}
+	req.revalidating(stale)
 	go func() {
 		defer e.work.Done()
 		defer e.refreshing.remove(key)

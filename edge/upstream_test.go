@@ -44,6 +44,10 @@ func startUpstream(t *testing.T) *upstream {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+		if lm := hdr.Get("Last-Modified"); lm != "" && r.Header.Get("If-Modified-Since") == lm {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		if v := hdr.Get("Vary"); v != "" {
 			body += "|" + r.Header.Get(v) // the variant the origin chose
 		}
@@ -267,5 +271,38 @@ func TestRevalidationNotStored(t *testing.T) {
 	}
 	if r := te.get("/r"); !strings.Contains(r.h("Cache-Status"), "fwd=stale") {
 		t.Fatalf("after a 304 that was not stored: %q, want another revalidation", r.h("Cache-Status"))
+	}
+}
+
+// If-Range with a date resumes a download only when Last-Modified is a
+// strong validator: the response was generated a second or more after it.
+func TestIfRangeDateNeedsAStrongLastModified(t *testing.T) {
+	u := startUpstream(t)
+	te := upstreamEdge(t, u, edge.Config{})
+	old := te.clock.Now().Add(-time.Hour).Format(http.TimeFormat)
+	same := te.clock.Now().Format(http.TimeFormat)
+	u.serve("/old", "0123456789", "Cache-Control", "max-age=60", "Last-Modified", old)
+	u.serve("/same", "0123456789", "Cache-Control", "max-age=60", "Last-Modified", same)
+	te.get("/old")
+	te.get("/same")
+	if r := te.get("/old", "If-Range", old, "Range", "bytes=0-1"); r.status != 206 || r.body != "01" {
+		t.Fatalf("If-Range with an hour-old Last-Modified: %d %q, want 206", r.status, r.body)
+	}
+	if r := te.get("/same", "If-Range", same, "Range", "bytes=0-1"); r.status != 200 || r.body != "0123456789" {
+		t.Fatalf("If-Range with a Last-Modified of the response's own second: %d %q, want the whole 200", r.status, r.body)
+	}
+}
+
+// An entry without an entity-tag is revalidated by its Last-Modified, so a
+// 304 keeps it instead of a whole refetch.
+func TestRevalidationByLastModified(t *testing.T) {
+	u := startUpstream(t)
+	lm := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Format(http.TimeFormat)
+	u.serve("/lm", "body", "Cache-Control", "max-age=10", "Last-Modified", lm)
+	te := upstreamEdge(t, u, edge.Config{})
+	te.get("/lm")
+	te.clock.Advance(20 * time.Second)
+	if r := te.get("/lm"); r.body != "body" || !strings.Contains(r.h("Cache-Status"), "fwd-status=304") {
+		t.Fatalf("stale entry with only Last-Modified: %q %q, want a 304 revalidation", r.body, r.h("Cache-Status"))
 	}
 }
