@@ -60,7 +60,7 @@ func TestCachecontrolIgnoresAge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lm, _ := parseHTTPDate(h.Get("Last-Modified"))
+		lm, _ := ParseHTTPDate(h.Get("Last-Modified"))
 		obj := cacheobject.Object{RespDirectives: dirs, RespHeaders: h, RespStatusCode: 200, RespLastModifiedHeader: lm, NowUTC: t0}
 		var out cacheobject.ObjectResults
 		cacheobject.ExpirationObject(&obj, &out)

@@ -58,7 +58,8 @@ type Response struct {
 	RequestedAt time.Time
 	// ReceivedAt is when the response arrived (response_time). Set it:
 	// when zero the Date field stands in, and with neither, Expires and
-	// Last-Modified give no freshness.
+	// Last-Modified give no freshness. It also places the two-digit year
+	// of an RFC 850 date (RFC 9110 §5.6.7).
 	ReceivedAt time.Time
 }
 
@@ -189,7 +190,7 @@ func (d Defaults) Decide(req Request, resp Response) Decision {
 	}
 	d.staleRules(&dec, &ctl)
 
-	_, hasLastModified := parseHTTPDate(first(h.Values("Last-Modified")))
+	_, hasLastModified := clk.parseDate(first(h.Values("Last-Modified")))
 	hasValidator := hasLastModified || len(h.Values("Etag")) > 0
 	usableFor := addSaturating(dec.Lifetime, max(dec.StaleWhileRevalidate, dec.StaleIfError))
 	if !hasValidator && dec.InitialAge >= usableFor {
@@ -203,7 +204,7 @@ func (d Defaults) Decide(req Request, resp Response) Decision {
 func (d Defaults) setLifetime(dec *Decision, status int, ctl *controls, h Header, clk clock) bool {
 	var exp expires
 	if dec.Governing == fieldCacheControl { // RFC 9213 §2.2: a targeted field hides Expires
-		exp = parseExpires(h.Values("Expires"))
+		exp = parseExpires(h.Values("Expires"), clk.parseDate)
 	}
 	lifetime, explicit := explicitLifetime(ctl, exp, clk)
 	switch {
@@ -216,7 +217,7 @@ func (d Defaults) setLifetime(dec *Decision, status int, ctl *controls, h Header
 		// §4.2.2: heuristics apply to heuristically cacheable statuses and
 		// to responses marked public; this edge leaves public 5xx out.
 		dec.Heuristic = true
-		if lastModified, ok := parseHTTPDate(first(h.Values("Last-Modified"))); ok {
+		if lastModified, ok := clk.parseDate(first(h.Values("Last-Modified"))); ok {
 			lifetime = d.heuristicLifetime(lastModified, clk)
 		} else if d.DefaultTTL > 0 {
 			lifetime = d.DefaultTTL

@@ -169,6 +169,9 @@ func TestDecide(t *testing.T) {
 		{rule: "§5.2.2.7 private with a list: every name dropped, canonical and sorted",
 			resp: hdr(cc, `max-age=60, private="x-user, set-cookie"`),
 			want: with(stored(60*time.Second), func(d *Decision) { d.DropHeaders = []string{"Set-Cookie", "X-User"} })},
+		{rule: "§5.2.2.7 private=\"X-Foo\": stored, X-Foo not served from cache",
+			resp: hdr(cc, `private="X-Foo", max-age=60`, "X-Foo", "secret"),
+			want: with(stored(60*time.Second), func(d *Decision) { d.DropHeaders = []string{"X-Foo"} })},
 		{rule: "§5.2.2.7 private=set-cookie,max-age=60 with no space keeps max-age (cachecontrol swallows it)",
 			resp: hdr(cc, "private=set-cookie,max-age=60"),
 			want: with(stored(60*time.Second), func(d *Decision) { d.DropHeaders = []string{"Set-Cookie"} })},
@@ -184,6 +187,9 @@ func TestDecide(t *testing.T) {
 		{rule: "§5.2.2.4 no-cache=\"Set-Cookie\": reusable, but Set-Cookie is not served from cache",
 			resp: hdr(cc, `max-age=60, no-cache="Set-Cookie"`, "Set-Cookie", "a=b"),
 			want: with(stored(60*time.Second), func(d *Decision) { d.DropHeaders = []string{"Set-Cookie"} })},
+		{rule: "§5.2.2.4 no-cache with a lower-case list: every name dropped, canonical and sorted; Set-Cookie allowed",
+			resp: hdr(cc, `max-age=60, no-cache="x-foo, set-cookie"`, "Set-Cookie", "a=b"),
+			want: with(stored(60*time.Second), func(d *Decision) { d.DropHeaders = []string{"Set-Cookie", "X-Foo"} })},
 		{rule: "§5.2.2.2 must-revalidate overrides stale-while-revalidate and stale-if-error",
 			resp: hdr(cc, "max-age=60, must-revalidate, stale-while-revalidate=30, stale-if-error=600"),
 			want: with(stored(60*time.Second), func(d *Decision) { d.MustRevalidate = true })},
@@ -228,6 +234,9 @@ func TestDecide(t *testing.T) {
 		{rule: "§4.2.2 heuristic: 10% of Date − Last-Modified",
 			resp: hdr("Date", at(0), "Last-Modified", at(-5*day)),
 			want: with(stored(12*time.Hour), func(d *Decision) { d.Heuristic = true })},
+		{rule: "§4.2.2 a Last-Modified off the HTTP-date grammar (one-digit hour) gives no heuristic and is no validator",
+			resp: hdr("Date", at(0), "Last-Modified", "Sat, 22 Feb 2025 1:00:00 GMT"),
+			want: Decision{Reason: ReasonUnusable}},
 		{rule: "§4.2.2 heuristic capped by the default maximum (24 h)",
 			resp: hdr("Last-Modified", at(-100*day)),
 			want: with(stored(day), func(d *Decision) { d.Heuristic = true })},
@@ -288,6 +297,15 @@ func TestDecide(t *testing.T) {
 		{rule: "§3 a 500 with max-age is stored: explicit freshness makes any final status storable",
 			status: 500, resp: hdr(cc, "max-age=10"),
 			want: stored(10 * time.Second)},
+		{rule: "§3 a 503 with public, max-age=30 is stored",
+			status: 503, resp: hdr(cc, "public, max-age=30"),
+			want: stored(30 * time.Second)},
+		{rule: "§3 a 503 with Expires is stored: Expires is explicit freshness too",
+			status: 503, resp: hdr("Date", at(0), "Expires", at(time.Minute)),
+			want: stored(time.Minute)},
+		{rule: "public alone does not make this edge store a 500, even with a validator",
+			status: 500, resp: hdr(cc, "public", "Etag", etag),
+			want: Decision{Reason: ReasonStatus}},
 		{rule: "public alone does not make this edge store a 5xx",
 			status: 503, resp: hdr(cc, "public", "Last-Modified", at(-5*day)),
 			want: Decision{Reason: ReasonStatus}},
@@ -386,14 +404,17 @@ func TestDecide(t *testing.T) {
 		{rule: "RFC 9213 §2.1 parameters on directives are ignored; several lines form one dictionary",
 			resp: hdr(cdnCC, "max-age=600;foo=bar", cdnCC, `private="set-cookie"`),
 			want: Decision{Store: true, Lifetime: 600 * time.Second, DropHeaders: []string{"Set-Cookie"}, Governing: fieldCDNCacheControl}},
-		{rule: "RFC 9213 §2.1 a decimal max-age violates its type: invalid freshness, stale",
-			resp: hdr(cdnCC, "max-age=1.5", "Etag", etag),
-			want: Decision{Store: true, Governing: fieldCDNCacheControl}},
+		{rule: "RFC 9213 §2.1 a decimal max-age is the wrong type: the whole field is ignored, Cache-Control governs",
+			resp: hdr(cc, "max-age=100", cdnCC, "max-age=1.5, no-store"),
+			want: stored(100 * time.Second)},
+		{rule: "RFC 9213 §2.1 (cache-tests cdn-cc-invalid-sh-type-wrong) max-age=\"10000\" is ignored, so Cache-Control's no-store holds",
+			resp: hdr(cc, "no-store", cdnCC, `max-age="10000"`),
+			want: Decision{Reason: ReasonNoStore}},
 		{rule: "RFC 8941 §3.2 a repeated key: the last value wins",
 			resp: hdr(cdnCC, "max-age=10, max-age=20"),
 			want: Decision{Store: true, Lifetime: 20 * time.Second, Governing: fieldCDNCacheControl}},
 		{rule: "RFC 9213 §2.2 CDN-Cache-Control stale directives",
-			resp: hdr(cdnCC, "max-age=60, stale-while-revalidate=30, stale-if-error=?0"),
+			resp: hdr(cdnCC, "max-age=60, stale-while-revalidate=30, stale-if-error=0"),
 			want: Decision{Store: true, Lifetime: 60 * time.Second, StaleWhileRevalidate: 30 * time.Second, Governing: fieldCDNCacheControl}},
 		{rule: "Surrogate-Control wins over Cache-Control",
 			resp: hdr(cc, "max-age=0, private", surrogate, "max-age=3600, stale-while-revalidate=60"),
@@ -470,6 +491,7 @@ func TestDecideWithoutReceiptTime(t *testing.T) {
 		{"Date stands in for a missing receipt time", hdr("Date", at(0), "Expires", at(time.Hour)), time.Hour},
 		{"with neither, Expires cannot be measured: stale", hdr("Expires", at(time.Hour), "Etag", etag), 0},
 		{"with neither, max-age still holds", hdr(cc, "max-age=60"), time.Minute},
+		{"an RFC 850 year is read against Date", hdr("Date", at(0), "Expires", "Saturday, 01-Mar-25 13:00:00 GMT"), time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
@@ -485,5 +507,118 @@ func TestDecideNilHeaders(t *testing.T) {
 	d := Defaults{}.Decide(Request{Method: "GET"}, Response{Status: 404, ReceivedAt: t0})
 	if !d.Store || !d.Negative || d.Lifetime != DefaultNegativeTTL {
 		t.Errorf("404 with nil headers: got %+v, want the negative TTL", d)
+	}
+}
+
+// TestDecideExpiresParsing follows cache-tests.fyi's expires-parse suite: an
+// Expires off the strict HTTP-date grammar means "already expired" (RFC 9111
+// §5.3), so the response is stale on arrival, and the heuristic that the
+// Last-Modified beside it would allow does not apply.
+func TestDecideExpiresParsing(t *testing.T) {
+	tests := []struct {
+		name    string
+		expires string
+		want    time.Duration
+	}{
+		{"IMF-fixdate", "Sat, 01 Mar 2025 13:00:00 GMT", time.Hour},
+		{"obsolete RFC 850, year read against receipt", "Saturday, 01-Mar-25 13:00:00 GMT", time.Hour},
+		{"obsolete asctime", "Sat Mar  1 13:00:00 2025", time.Hour},
+		{"far future, beyond 32-bit time", "Sun, 21 Nov 2286 04:46:39 GMT", time.Date(2286, 11, 21, 4, 46, 39, 0, time.UTC).Sub(t0)},
+
+		{"Expires: 0", "0", 0},
+		{"Expires: -1", "-1", 0},
+		{"Expires with one-digit hour", "Sun, 02 Mar 2025 3:00:00 GMT", 0},
+		{"Expires with two spaces", "Sat, 01  Mar 2025 13:00:00 GMT", 0},
+		{"Expires with lower-case zone (gmt)", "Sat, 01 Mar 2025 13:00:00 gmt", 0},
+		{"Expires with wrong-case zone (Gmt)", "Sat, 01 Mar 2025 13:00:00 Gmt", 0},
+		{"Expires with UTC", "Sat, 01 Mar 2025 13:00:00 UTC", 0},
+		{"Expires with another zone (AEST)", "Sat, 01 Mar 2025 13:00:00 AEST", 0},
+		{"Expires with wrong-case weekday", "SAT, 01 Mar 2025 13:00:00 GMT", 0},
+		{"Expires with wrong-case month", "Sat, 01 MAR 2025 13:00:00 GMT", 0},
+		{"Expires with a two-digit year", "Sat, 01 Mar 25 13:00:00 GMT", 0},
+		{"Expires without the comma", "Sat 01 Mar 2025 13:00:00 GMT", 0},
+		{"Expires with date dashes", "Sat, 01-Mar-2025 13:00:00 GMT", 0},
+		{"Expires with time periods", "Sat, 01 Mar 2025 13.00.00 GMT", 0},
+		{"Expires with trailing junk", "Sat, 01 Mar 2025 13:00:00 GMT junk", 0},
+		{"Expires with a weekday that is not the date's", "Sun, 01 Mar 2025 13:00:00 GMT", 0},
+		{"Expires on a day not in the month", "Sat, 29 Feb 2025 13:00:00 GMT", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := hdr("Date", at(0), "Expires", tt.expires, "Last-Modified", at(-10*day))
+			got := Defaults{}.Decide(Request{Method: "GET"}, Response{Status: 200, Header: resp, ReceivedAt: t0})
+			if want := stored(tt.want); !reflect.DeepEqual(got, want) {
+				t.Errorf("Expires: %q\n got %+v\nwant %+v", tt.expires, got, want)
+			}
+		})
+	}
+}
+
+// TestCDNCacheControlWrongType: RFC 9213 §2.1 has a CDN-Cache-Control whose
+// directive has a value of the wrong type ignored as a whole, so the next
+// field governs; unknown directives are ignored whatever their type.
+func TestCDNCacheControlWrongType(t *testing.T) {
+	ignored := []struct{ why, cdn string }{
+		{"max-age as a String", `max-age="10"`},
+		{"max-age as a Decimal", "max-age=10.5"},
+		{"max-age as a Token", "max-age=ten"},
+		{"max-age as a Boolean", "max-age=?1"},
+		{"a negative max-age", "max-age=-10"},
+		{"max-age as a Date", "max-age=@10"},
+		{"s-maxage as a Boolean", "s-maxage=?1"},
+		{"stale-while-revalidate as a String", `max-age=10, stale-while-revalidate="5"`},
+		{"stale-if-error as Boolean false", "max-age=10, stale-if-error=?0"},
+		{"no-store with an Integer", "no-store=3"},
+		{"no-store as Boolean false", "max-age=10, no-store=?0"},
+		{"public with a String", `public="yes", max-age=10`},
+		{"must-revalidate with an Integer", "max-age=10, must-revalidate=1"},
+		{"proxy-revalidate with a Token", "max-age=10, proxy-revalidate=yes"},
+		{"must-understand with a Byte Sequence", "max-age=10, must-understand=:aGk=:"},
+		{"private with an Inner List", "max-age=10, private=(set-cookie)"},
+		{"no-cache with an Integer", "max-age=10, no-cache=1"},
+		{"a wrong type beside a no-store", `no-store, max-age="10"`},
+	}
+	for _, tt := range ignored {
+		t.Run("ignored: "+tt.why, func(t *testing.T) {
+			resp := hdr(cdnCC, tt.cdn, cc, "max-age=100")
+			got := Defaults{}.Decide(Request{Method: "GET"}, Response{Status: 200, Header: resp, ReceivedAt: t0})
+			if want := stored(100 * time.Second); !reflect.DeepEqual(got, want) {
+				t.Errorf("CDN-Cache-Control: %s\n got %+v\nwant %+v (Cache-Control governs)", tt.cdn, got, want)
+			}
+		})
+	}
+
+	t.Run("ignored: Surrogate-Control governs next", func(t *testing.T) {
+		resp := hdr(cdnCC, `max-age="10"`, surrogate, "max-age=50", cc, "max-age=100")
+		got := Defaults{}.Decide(Request{Method: "GET"}, Response{Status: 200, Header: resp, ReceivedAt: t0})
+		if got.Governing != fieldSurrogateControl || got.Lifetime != 50*time.Second {
+			t.Errorf("got %s for %v, want Surrogate-Control for 50s", got.Governing, got.Lifetime)
+		}
+	})
+
+	used := []struct {
+		why, cdn string
+		want     Decision
+	}{
+		{"an unknown directive of any type", `max-age=10, x-tier="gold", immutable=?0, x-n=1.5`,
+			Decision{Store: true, Lifetime: 10 * time.Second}},
+		{"private with a Token", "max-age=10, private=set-cookie",
+			Decision{Store: true, Lifetime: 10 * time.Second, DropHeaders: []string{"Set-Cookie"}}},
+		{"no-cache with a String list", `max-age=10, no-cache="set-cookie, x-foo"`,
+			Decision{Store: true, Lifetime: 10 * time.Second, DropHeaders: []string{"Set-Cookie", "X-Foo"}}},
+		{"Boolean true written ?1", "max-age=10, must-revalidate=?1",
+			Decision{Store: true, Lifetime: 10 * time.Second, MustRevalidate: true}},
+		{"max-age=0 is an Integer", "max-age=0, stale-if-error=60",
+			Decision{Store: true, StaleIfError: time.Minute}},
+	}
+	for _, tt := range used {
+		t.Run("governs: "+tt.why, func(t *testing.T) {
+			resp := hdr(cdnCC, tt.cdn, cc, "max-age=100")
+			got := Defaults{}.Decide(Request{Method: "GET"}, Response{Status: 200, Header: resp, ReceivedAt: t0})
+			tt.want.Governing = fieldCDNCacheControl
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("CDN-Cache-Control: %s\n got %+v\nwant %+v", tt.cdn, got, tt.want)
+			}
+		})
 	}
 }

@@ -178,11 +178,7 @@ func governingControls(h Header) (controls, string) {
 	var c controls
 	if members, ok := cdnCacheControl(h.Values(fieldCDNCacheControl)); ok {
 		for _, m := range members {
-			switch m.kind {
-			case sfFalse: // ?0: the directive is not there
-			case sfOther:
-				c.addInvalid(m.key)
-			default:
+			if known, _ := cdnDirective(m); known {
 				c.add(memberDirective(m))
 			}
 		}
@@ -204,8 +200,9 @@ func governingControls(h Header) (controls, string) {
 }
 
 // cdnCacheControl parses CDN-Cache-Control lines as one Structured Fields
-// Dictionary; ok is false when the field is absent, empty or invalid, all of
-// which RFC 9213 §2.1–2.2 treat as "not present".
+// Dictionary; ok is false when the field is absent, empty, invalid or has a
+// directive of the wrong type, all of which RFC 9213 §2.1–2.2 treat as "not
+// present", so that the next field governs.
 func cdnCacheControl(lines []string) (members []sfMember, ok bool) {
 	var nonEmpty []string
 	for _, l := range lines {
@@ -217,11 +214,42 @@ func cdnCacheControl(lines []string) (members []sfMember, ok bool) {
 		return nil, false
 	}
 	members, err := parseDictionary(strings.Join(nonEmpty, ", "))
-	return members, err == nil && len(members) > 0
+	if err != nil || len(members) == 0 {
+		return nil, false
+	}
+	for _, m := range members {
+		if known, wellTyped := cdnDirective(m); known && !wellTyped {
+			return nil, false
+		}
+	}
+	return members, true
 }
 
-// memberDirective writes a dictionary member back in Cache-Control syntax so
-// that cachecontrol reads targeted and untargeted fields the same way.
+// cdnDirective reports whether the edge acts on a CDN-Cache-Control member,
+// and whether its value has the type RFC 9213 §2.1 infers from Cache-Control:
+// an Integer for delta-seconds (negative ones are not delta-seconds), Boolean
+// true for a directive without argument (?0 included: "no-store always has a
+// Boolean true value"), and for no-cache and private either true or their
+// field names, a String or (for one name) a Token, as §2.1 maps an unquoted
+// value. A consumer that coerced a wrong type would disagree with other CDNs,
+// so §2.1 has the whole field ignored. Other directives are ignored whatever
+// their type (RFC 9111 §5.2.3).
+func cdnDirective(m sfMember) (known, wellTyped bool) {
+	switch m.key {
+	case "max-age", "s-maxage", "stale-while-revalidate", "stale-if-error":
+		n, err := strconv.ParseInt(m.text, 10, 64)
+		return true, m.kind == sfInteger && err == nil && n >= 0
+	case "no-store", "public", "must-revalidate", "proxy-revalidate", "must-understand":
+		return true, m.kind == sfTrue
+	case "no-cache", "private":
+		return true, m.kind == sfTrue || m.kind == sfString || m.kind == sfToken
+	}
+	return false, true
+}
+
+// memberDirective writes a well-typed dictionary member back in Cache-Control
+// syntax so that cachecontrol reads targeted and untargeted fields the same
+// way.
 func memberDirective(m sfMember) string {
 	switch m.kind {
 	case sfTrue:

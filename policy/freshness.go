@@ -2,7 +2,6 @@ package policy
 
 import (
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +31,7 @@ type clock struct {
 //	corrected_initial_age = max(apparent_age, corrected_age_value)
 func newClock(resp Response, h Header) clock {
 	c := clock{anchor: resp.ReceivedAt.Round(0), anchorKnown: !resp.ReceivedAt.IsZero()}
-	c.date, _ = parseHTTPDate(first(h.Values("Date")))
+	c.date, _ = parseHTTPDate(first(h.Values("Date")), resp.ReceivedAt)
 	if !c.anchorKnown && !c.date.IsZero() {
 		c.anchor, c.anchorKnown = c.date, true
 	}
@@ -52,6 +51,15 @@ func newClock(resp Response, h Header) clock {
 	corrected := addSaturating(parseAge(h.Values("Age")), delay)
 	c.initialAge = max(apparent, corrected)
 	return c
+}
+
+// parseDate parses an HTTP-date field of the response, reading an RFC 850
+// two-digit year against the receipt time, else Date, else now.
+func (c clock) parseDate(v string) (time.Time, bool) {
+	if !c.anchorKnown {
+		return parseHTTPDate(v, time.Time{})
+	}
+	return parseHTTPDate(v, c.anchor)
 }
 
 // parseAge reads the Age field: RFC 9111 §5.1 has a cache use the first
@@ -78,13 +86,14 @@ type expires struct {
 	at      time.Time // zero when invalid or conflicting: already expired
 }
 
-// parseExpires reads every Expires line. RFC 9111 §5.3: an invalid date,
-// "0" in particular, means already expired; §4.2.1: with several different
-// values the response is best considered stale.
-func parseExpires(lines []string) expires {
+// parseExpires reads every Expires line with parseDate. RFC 9111 §5.3: an
+// invalid date, "0" or any value off the strict HTTP-date grammar, means
+// already expired; §4.2.1: with several different values the response is
+// best considered stale.
+func parseExpires(lines []string, parseDate func(string) (time.Time, bool)) expires {
 	e := expires{present: len(lines) > 0}
 	for i, l := range lines {
-		t, ok := parseHTTPDate(l)
+		t, ok := parseDate(l)
 		if !ok || (i > 0 && !t.Equal(e.at)) {
 			return expires{present: true}
 		}
@@ -142,20 +151,6 @@ func (d Defaults) heuristicLifetime(lastModified time.Time, clk clock) time.Dura
 		return 0
 	}
 	return min(interval/100*time.Duration(pct), limit)
-}
-
-// parseHTTPDate parses an HTTP-date (RFC 9110 §5.6.7) in any of its three
-// formats.
-func parseHTTPDate(v string) (time.Time, bool) {
-	v = strings.Trim(v, " \t")
-	if v == "" {
-		return time.Time{}, false
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t, true
 }
 
 func first(values []string) string {

@@ -81,3 +81,29 @@ func hasBareDirective(value, name string) bool {
 	}
 	return false
 }
+
+// FuzzParseHTTPDate checks that the strict HTTP-date parser never panics,
+// that every date it accepts survives a round trip through IMF-fixdate (the
+// form the edge writes), and that it accepts nothing net/http's lenient
+// parser rejects, leap seconds aside. Seeds live in
+// testdata/fuzz/FuzzParseHTTPDate.
+func FuzzParseHTTPDate(f *testing.F) {
+	f.Add("Sun, 06 Nov 1994 08:49:37 GMT")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParseHTTPDate(s)
+		if !ok {
+			if !got.IsZero() {
+				t.Fatalf("ParseHTTPDate(%q) rejected it but returned %v", s, got)
+			}
+			return
+		}
+		imf := got.Format(http.TimeFormat)
+		back, ok := ParseHTTPDate(imf)
+		if !ok || !back.Equal(got) || got.Nanosecond() != 0 || got.Location() != time.UTC {
+			t.Fatalf("ParseHTTPDate(%q) = %v, but its IMF-fixdate %q parses to %v, %v", s, got, imf, back, ok)
+		}
+		if _, err := http.ParseTime(strings.Trim(s, " \t")); err != nil && !strings.Contains(s, ":60") {
+			t.Fatalf("ParseHTTPDate accepts %q, which net/http rejects: %v", s, err)
+		}
+	})
+}

@@ -13,7 +13,7 @@ type sfKind int
 
 const (
 	sfTrue    sfKind = iota // bare key, or ?1: a directive without argument
-	sfFalse                 // ?0: the directive is explicitly absent
+	sfFalse                 // ?0: no directive this edge knows takes it
 	sfInteger               // text holds the digits, possibly with a leading '-'
 	sfDecimal               // text holds the number as written
 	sfString                // text holds the unescaped string
