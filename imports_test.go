@@ -116,7 +116,10 @@ func TestImportsPointOneWay(t *testing.T) {
 var allowedVars = map[string]string{
 	"edge.hopHeaders":       "hop-by-hop header names (RFC 9110 §7.6.1), only read",
 	"edge.keyBufs":          "sync.Pool of scratch buffers cache keys are built in, no state between requests",
-	"edge.negotiation":      "names of the negotiation request headers, only read",
+	"edge.bucketForwarded":  "request fields a bucket's origin may answer by, only read",
+	"edge.clientOwned":      "request fields a fill leaves to the cache (conditionals, Range), only read",
+	"edge.notForwarded":     "hop-by-hop request fields a proxy never passes on, only read",
+	"edge.poisoning":        "request fields withheld as a cache poisoning risk, only read",
 	"edge.storedHeaderSkip": "lookup table of response headers the cache never stores, only read",
 	"edge.strAge":           "the header name Age as bytes for fasthttp, only read",
 	"edge.strCacheStatus":   "the header name Cache-Status as bytes for fasthttp, only read",

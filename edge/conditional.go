@@ -2,12 +2,12 @@ package edge
 
 import (
 	"bytes"
-	"net/http"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/policy"
 )
 
 // scanRequest tells in one pass over the request headers whether any
@@ -36,8 +36,8 @@ func preconditionFailed(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 		return !etagListMatches(im, entry.ETag, true)
 	}
 	if ius := h.Peek(fasthttp.HeaderIfUnmodifiedSince); len(ius) > 0 && !entry.LastModified.IsZero() {
-		t, err := http.ParseTime(string(ius))
-		return err == nil && entry.LastModified.Truncate(time.Second).After(t)
+		t, ok := policy.ParseHTTPDate(string(ius))
+		return ok && entry.LastModified.Truncate(time.Second).After(t)
 	}
 	return false
 }
@@ -49,8 +49,8 @@ func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 		return isStar(inm) || etagListMatches(inm, entry.ETag, false)
 	}
 	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 && !entry.LastModified.IsZero() {
-		t, err := http.ParseTime(string(ims))
-		return err == nil && !entry.LastModified.Truncate(time.Second).After(t)
+		t, ok := policy.ParseHTTPDate(string(ims))
+		return ok && !entry.LastModified.Truncate(time.Second).After(t)
 	}
 	return false
 }
@@ -68,8 +68,8 @@ func ifRangeHolds(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 		tag, rest, ok := cutETag(ir)
 		return ok && len(rest) == 0 && etagsMatch(tag, entry.ETag, true)
 	}
-	t, err := http.ParseTime(string(ir))
-	return err == nil && strongDate(entry) && t.Equal(entry.LastModified.Truncate(time.Second))
+	t, ok := policy.ParseHTTPDate(string(ir))
+	return ok && strongDate(entry) && t.Equal(entry.LastModified.Truncate(time.Second))
 }
 
 // strongDate: a Last-Modified is a strong validator only if the response

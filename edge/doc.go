@@ -32,10 +32,12 @@
 //
 // # Invariants
 //
-//   - Only keyed request headers reach the origin on a fill: the fields a
-//     response is known to vary by and, for upstream sites, the negotiation
-//     headers as the site allows. No unkeyed header can shape a cached
-//     answer.
+//   - A fill asks for the whole representation: an upstream gets the
+//     client's end-to-end fields but its conditionals and Range, which the
+//     cache answers itself (forward.go); fields an application may take
+//     for its URL or host (X-Forwarded-Host, X-Original-URL…) are withheld
+//     unless a site passes them. A response is stored under the values
+//     the fill sent of every field it varies by.
 //   - One client's answer never reaches another unless a cache could have
 //     served it to that other client.
 //   - After Apply returns, no request gets what the purge covers.

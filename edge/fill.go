@@ -56,10 +56,7 @@ type fillResult struct {
 // its result. The fetch runs on its own context and timeout: a client that
 // gives up neither cancels it nor fails the other waiters.
 func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, again bool) {
-	req := newFetchRequest(ctx, site, path)
-	req.Primary = primary
-	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
-	req.revalidating(stale)
+	req := e.newFillRequest(ctx, site, primary, path, stale)
 	leader := false
 	ch := e.fills.DoChan(key, func() (any, error) {
 		leader = true
@@ -83,32 +80,47 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		e.fail(ctx, f)
 	case res.outcome == tooBig:
 		e.rememberTooBig(key, e.cfg.Now())
-		e.streamThrough(ctx, req, "too-big")
+		e.streamThrough(ctx, site, path, "too-big")
 	case leader:
 		e.serveEntry(ctx, res.entry, e.cfg.Now(), res.status)
 	case res.outcome == purgedDuring:
-		e.streamThrough(ctx, req, "purged-during-fill")
+		e.streamThrough(ctx, site, path, "purged-during-fill")
 	case res.outcome == ownAnswer:
-		e.streamThrough(ctx, req, "not-shareable")
-	case !res.sameVariant(&ctx.Request.Header):
+		e.streamThrough(ctx, site, path, "not-shareable")
+	case !res.sameVariant(site, &ctx.Request.Header):
 		// Another variant: now that its Vary is known, this waiter's own
 		// variant may be cached, or collapse with others like it.
 		if !again {
 			e.lookup(ctx, site, true)
 			return
 		}
-		e.streamThrough(ctx, req, "vary-mismatch")
+		e.streamThrough(ctx, site, path, "vary-mismatch")
 	default:
 		e.serveEntry(ctx, res.entry, e.cfg.Now(), res.status|collapsed)
 	}
 }
 
-// newFetchRequest describes the origin request for ctx.
-func newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte) *fetchRequest {
-	req := &fetchRequest{Site: site, Path: string(path), Query: string(requestQuery(ctx))}
+// newFetchRequest describes the origin request for ctx; own marks one
+// served to this client alone, which carries its conditionals and Range.
+func (e *Edge) newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte, own bool) *fetchRequest {
+	req := &fetchRequest{Site: site, Path: string(path), Query: string(requestQuery(ctx)), Method: http.MethodGet}
 	if site.upstream == nil {
 		req.Key, _ = objectOfPath(site, req.Path) // undecodable: "", which the store answers 404
 	}
+	if own && ctx.IsHead() {
+		req.Method = http.MethodHead
+	}
+	req.Header = originHeader(ctx, site, e.varyOf(primaryKey(ctx, site, path)), own)
+	return req
+}
+
+// newFillRequest is the origin request of a fill for ctx: the whole
+// representation, conditional on the stale entry's validators when there
+// is one.
+func (e *Edge) newFillRequest(ctx *fasthttp.RequestCtx, site *Site, primary string, path []byte, stale *cache.Entry) *fetchRequest {
+	req := e.newFetchRequest(ctx, site, path, false)
+	req.Primary = primary
+	req.revalidating(stale)
 	return req
 }
 
@@ -165,7 +177,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		body = []byte("404 Not Found\n")
 		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
+	d := site.Policy.Decide(policy.Request{Method: http.MethodGet, Header: req.Header}, policy.Response{
 		Status: resp.Status, Header: resp.Header, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
 	entry := e.newEntry(site, key, req, resp, body, d, requestedAt)
@@ -212,26 +224,22 @@ func (e *Edge) reusable(entry *cache.Entry) bool {
 
 // sentValues are the values a fill sent of the fields a response varies
 // by ("" for a field it did not send).
-func sentValues(sent map[string]string, names []string) map[string]string {
+func sentValues(sent http.Header, names []string) map[string]string {
 	if len(names) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(names))
 	for _, n := range names {
-		for k, v := range sent {
-			if strings.EqualFold(k, n) {
-				out[n] = v
-			}
-		}
+		out[n] = sent.Get(n)
 	}
 	return out
 }
 
 // sameVariant reports whether a waiter's request selects the fill's
-// response: it sent the same value of every field the response varies by.
-func (r *fillResult) sameVariant(h *fasthttp.RequestHeader) bool {
+// response: it sends the same value of every field the response varies by.
+func (r *fillResult) sameVariant(site *Site, h *fasthttp.RequestHeader) bool {
 	for name, v := range r.vary {
-		if string(h.Peek(name)) != v {
+		if variantValue(site, name, h) != v {
 			return false
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/policy"
 )
 
 // The fuzz targets below hold the edge's small parsers (Range, the
@@ -443,20 +444,9 @@ func entityTagsMatch(tags []entityTag, etag string, strong bool) bool {
 	return false
 }
 
-// parseHTTPDate reads an HTTP-date in any of its three forms (RFC 9110
-// §5.6.7): IMF-fixdate, the obsolete RFC 850 form and asctime.
-func parseHTTPDate(v []byte) (time.Time, bool) {
-	for _, layout := range []string{
-		"Mon, 02 Jan 2006 15:04:05 GMT",
-		"Monday, 02-Jan-06 15:04:05 GMT",
-		"Mon Jan _2 15:04:05 2006",
-	} {
-		if t, err := time.Parse(layout, string(v)); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
+// parseHTTPDate is the strict HTTP-date parser (RFC 9110 §5.6.7), fuzzed
+// on its own in package policy.
+func parseHTTPDate(v []byte) (time.Time, bool) { return policy.ParseHTTPDate(string(v)) }
 
 // conditionalModel is RFC 9110 §13.1 and §13.2.2 for an entry with the
 // entity tag etag (as entryTag reads it) and modification date lm (or

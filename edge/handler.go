@@ -103,7 +103,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	key = appendNegotiationKey(key, site, &ctx.Request.Header)
 	primary := len(key)
 	if vary := e.varyOf(key); vary != nil {
-		key = appendVary(key, vary, &ctx.Request.Header)
+		key = appendVary(key, site, vary, &ctx.Request.Header)
 	}
 	defer func() { *kb = key[:0]; keyBufs.Put(kb) }()
 	entry, soft, ok := e.cache.Lookup(b2s(key))
@@ -126,7 +126,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	e.stats.misses.Add(1)
 	full := string(key)
 	if e.knownTooBig(full, now) {
-		e.streamThrough(ctx, newFetchRequest(ctx, site, path), "too-big") // no fill: it would fetch twice
+		e.streamThrough(ctx, site, path, "too-big") // no fill: it would fetch twice
 		return
 	}
 	e.fillAndServe(ctx, site, full, full[:primary], path, entry, again)

@@ -1,9 +1,11 @@
 package edge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/origin"
+	"github.com/edgecdn/edge/policy"
 )
 
 // An Origin is where bucket sites read their objects: the embedded store
@@ -94,20 +97,24 @@ func (r *fetchRequest) revalidating(stale *cache.Entry) {
 	}
 }
 
-// fetchRequest is one origin request of a fill.
+// fetchRequest is one origin request: of a fill (for the cache) or of a
+// request served to its client alone.
 type fetchRequest struct {
 	Site *Site
+	// Method is GET, or HEAD for a HEAD served alone.
+	Method string
 	// Path is the raw request path (for an upstream) and Key the decoded
 	// object key (for a bucket).
 	Path, Query string
 	Key         string
-	// IfNoneMatch, else IfModifiedSince, revalidates a stored entry.
+	// Header holds the client's fields the origin gets (forward.go).
+	Header http.Header
+	// IfNoneMatch, else IfModifiedSince, revalidates a stored entry; they
+	// replace any conditional of the client's.
 	IfNoneMatch     string
 	IfModifiedSince time.Time
-	// Primary is the cache key without Vary values; Header carries the
-	// request's values of the headers the response varies by.
+	// Primary is the cache key without Vary values.
 	Primary string
-	Header  map[string]string
 }
 
 // storeOrigin reads the embedded origin store directly.
@@ -125,25 +132,92 @@ func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResp
 	if err != nil {
 		return nil, err
 	}
-	obj, err := f.store.GetObject(ctx, req.Site.Bucket, req.Key, origin.GetOptions{Conditions: origin.Conditions{IfNoneMatch: req.IfNoneMatch}})
+	opts, ranged := storeOptions(req)
+	obj, err := f.store.GetObject(ctx, req.Site.Bucket, req.Key, opts)
 	switch {
 	case errors.Is(err, origin.ErrNoSuchKey), errors.Is(err, origin.ErrNoSuchBucket),
 		errors.Is(err, origin.ErrInvalidKey), errors.Is(err, origin.ErrKeyTooLong):
 		return &originResponse{Status: http.StatusNotFound, Header: http.Header{}, Generation: int64(seq)}, nil
-	case errors.Is(err, origin.ErrNotModified):
+	case errors.Is(err, origin.ErrNotModified), errors.Is(err, origin.ErrPreconditionFailed), errors.Is(err, origin.ErrInvalidRange):
 		info, herr := f.store.HeadObject(ctx, req.Site.Bucket, req.Key, origin.GetOptions{})
-		if herr != nil || `"`+info.ETag+`"` != req.IfNoneMatch {
-			// Changed between the two reads: fetch it whole.
-			return f.fetch(ctx, &fetchRequest{Site: req.Site, Key: req.Key})
+		if herr != nil {
+			return f.fetch(ctx, &fetchRequest{Site: req.Site, Method: req.Method, Key: req.Key}) // gone meanwhile
 		}
-		return &originResponse{Status: http.StatusNotModified, Header: objectHeader(&info), Generation: info.Generation, ETag: `"` + info.ETag + `"`, LastMod: info.LastModified, Tags: info.Tags}, nil
+		if errors.Is(err, origin.ErrNotModified) && req.IfNoneMatch != "" && `"`+info.ETag+`"` != req.IfNoneMatch {
+			// The edge's revalidation, and it changed between the two
+			// reads: fetch it whole.
+			return f.fetch(ctx, &fetchRequest{Site: req.Site, Method: req.Method, Key: req.Key})
+		}
+		resp := &originResponse{Status: http.StatusNotModified, Header: objectHeader(&info), Generation: info.Generation, ETag: `"` + info.ETag + `"`, LastMod: info.LastModified, Tags: info.Tags}
+		switch {
+		case errors.Is(err, origin.ErrPreconditionFailed):
+			resp.Status = http.StatusPreconditionFailed
+		case errors.Is(err, origin.ErrInvalidRange):
+			resp.Status = http.StatusRequestedRangeNotSatisfiable
+			resp.Header.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+		}
+		return resp, nil
 	case err != nil:
 		return nil, err
 	}
-	return &originResponse{
+	resp := &originResponse{
 		Status: http.StatusOK, Header: objectHeader(&obj.Info), Body: obj.Body, Size: obj.Length,
 		Generation: obj.Info.Generation, ETag: `"` + obj.Info.ETag + `"`, LastMod: obj.Info.LastModified, Tags: obj.Info.Tags,
-	}, nil
+	}
+	if ranged {
+		resp.Status = http.StatusPartialContent
+		resp.Header.Set("Content-Range", "bytes "+strconv.FormatInt(obj.Start, 10)+"-"+strconv.FormatInt(obj.Start+obj.Length-1, 10)+"/"+strconv.FormatInt(obj.Info.Size, 10))
+	}
+	if req.Method == http.MethodHead {
+		obj.Body.Close()
+		resp.Body = nil
+	}
+	return resp, nil
+}
+
+// storeOptions are the read options of req: the edge's validator, or the
+// conditionals and the one range of a request served alone (a store
+// reads one range; a multi-range request is answered whole).
+func storeOptions(req *fetchRequest) (opts origin.GetOptions, ranged bool) {
+	h := req.Header
+	opts.Conditions = origin.Conditions{IfMatch: h.Get("If-Match"), IfNoneMatch: h.Get("If-None-Match")}
+	opts.Conditions.IfModifiedSince, _ = policy.ParseHTTPDate(h.Get("If-Modified-Since"))
+	opts.Conditions.IfUnmodifiedSince, _ = policy.ParseHTTPDate(h.Get("If-Unmodified-Since"))
+	if req.IfNoneMatch != "" || !req.IfModifiedSince.IsZero() {
+		opts.Conditions = origin.Conditions{IfNoneMatch: req.IfNoneMatch, IfModifiedSince: req.IfModifiedSince}
+	}
+	if r := h.Get("Range"); r != "" && h.Get("If-Range") == "" {
+		if spec, ok := singleRange(r); ok {
+			opts.Range, ranged = &spec, true
+		}
+	}
+	return opts, ranged
+}
+
+// singleRange reads a Range of one byte range; ok is false for anything
+// else, which is then ignored (the whole object is sent, RFC 9110 §14.2).
+func singleRange(v string) (origin.RangeSpec, bool) {
+	spec, ok := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return origin.RangeSpec{}, false
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return origin.RangeSpec{}, false
+	}
+	if first == "" {
+		n, ok := digits([]byte(last))
+		return origin.RangeSpec{Suffix: true, SuffixLength: n}, ok && n > 0
+	}
+	f, ok := digits([]byte(first))
+	if !ok {
+		return origin.RangeSpec{}, false
+	}
+	if last == "" {
+		return origin.RangeSpec{First: f, Last: -1}, true
+	}
+	l, ok := digits([]byte(last))
+	return origin.RangeSpec{First: f, Last: l}, ok && l >= f
 }
 
 // objectHeader is the HTTP form of an object's stored headers, as the
@@ -194,14 +268,17 @@ func (o *upstreamOrigin) fetch(ctx context.Context, req *fetchRequest) (*originR
 // hopHeaders are connection-level and never stored or forwarded (RFC 9110 §7.6.1).
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization"}
 
-// fetchHTTP GETs target with the fill's keyed headers.
+// fetchHTTP sends req to target.
 func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fetchRequest) (*originResponse, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	hreq, err := http.NewRequestWithContext(ctx, cmp.Or(req.Method, http.MethodGet), target, nil)
 	if err != nil {
 		return nil, err
 	}
-	for name, v := range req.Header {
-		hreq.Header.Set(name, v)
+	maps.Copy(hreq.Header, req.Header)
+	if req.IfNoneMatch != "" || !req.IfModifiedSince.IsZero() {
+		for name := range clientOwned { // the edge's validators win
+			hreq.Header.Del(name)
+		}
 	}
 	if req.IfNoneMatch != "" {
 		hreq.Header.Set("If-None-Match", req.IfNoneMatch)
@@ -218,7 +295,7 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 	}
 	gen, _ := strconv.ParseInt(resp.Header.Get("X-Object-Generation"), 10, 64)
 	out := &originResponse{Status: resp.StatusCode, Header: h, Size: resp.ContentLength, Generation: gen, ETag: validETag(h.Get("ETag"))}
-	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+	if t, ok := policy.ParseHTTPDate(h.Get("Last-Modified")); ok {
 		out.LastMod = t
 	}
 	if tags := h.Get("X-Amz-Meta-Cache-Tag"); tags != "" {
@@ -226,7 +303,7 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 	} else if tags := h.Get("Cache-Tag"); tags != "" {
 		out.Tags = splitList(tags)
 	}
-	if resp.StatusCode == http.StatusNotModified {
+	if resp.StatusCode == http.StatusNotModified || req.Method == http.MethodHead {
 		resp.Body.Close()
 		return out, nil
 	}

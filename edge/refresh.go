@@ -24,7 +24,7 @@ func (e *Edge) refreshed(site *Site, key string, req *fetchRequest, stale *cache
 			h[name] = vs // the 304's fields replace the stored ones (§4.3.4)
 		}
 	}
-	d := site.Policy.Decide(policy.Request{Method: http.MethodGet}, policy.Response{
+	d := site.Policy.Decide(policy.Request{Method: http.MethodGet, Header: req.Header}, policy.Response{
 		Status: stale.Status, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
 	// The 304's validators, when it sends them, are the ones the client
@@ -53,10 +53,7 @@ func (e *Edge) refreshInBackground(site *Site, key, primary string, path []byte,
 		e.refreshing.remove(key)
 		return
 	}
-	req := newFetchRequest(ctx, site, path)
-	req.Primary = primary
-	req.Header = forwardHeaders(site, e.varyOf([]byte(primary)), &ctx.Request.Header)
-	req.revalidating(stale)
+	req := e.newFillRequest(ctx, site, primary, path, stale)
 	go func() {
 		defer e.work.Done()
 		defer e.refreshing.remove(key)

@@ -40,6 +40,9 @@ type Site struct {
 	// Negotiation says what an upstream site does with the request headers
 	// an origin may vary by without saying so (see Negotiation).
 	Negotiation Negotiation `yaml:"negotiation"`
+	// RequestHeaders adjusts what an upstream site forwards of a request
+	// (forward.go).
+	RequestHeaders RequestHeaders `yaml:"request_headers"`
 
 	upstream *url.URL
 	// cacheID names the site's entries in cache keys and purges. Each site
@@ -142,6 +145,7 @@ func newSites(list []Site) (*sites, error) {
 		if site.PolicyConfig != nil {
 			site.Policy = site.PolicyConfig.defaults()
 		}
+		site.RequestHeaders.check()
 		if err := site.Negotiation.check(); err != nil {
 			return nil, fmt.Errorf("edge: site %d: %w", i+1, err)
 		}

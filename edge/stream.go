@@ -16,11 +16,14 @@ import (
 )
 
 // streamThrough proxies the origin's answer to this request alone, without
-// buffering or caching it; detail says why (Cache-Status detail=).
-func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, req *fetchRequest, detail string) {
+// buffering or caching it; detail says why (Cache-Status detail=). The
+// request carries the client's conditionals and Range: the answer is its
+// own.
+func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, detail string) {
+	req := e.newFetchRequest(ctx, site, path, true)
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
-	resp, err := e.originOf(req.Site).fetch(fctx, &fetchRequest{Site: req.Site, Path: req.Path, Query: req.Query, Key: req.Key, Header: req.Header})
+	resp, err := e.originOf(site).fetch(fctx, req)
 	if err != nil {
 		cancel()
 		e.fail(ctx, originFailure("origin-unreachable", err))

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,13 +20,18 @@ func (e *Edge) varyOf(primary []byte) []string {
 
 func (e *Edge) learnVary(primary string, names []string) { e.vary.set(primary, names) }
 
-// appendVary adds each varying request header's value to the key.
-func appendVary(key []byte, names []string, h *fasthttp.RequestHeader) []byte {
+// appendVary adds to the key the value ctx's request selects of each
+// field a response varies by (variantValue).
+func appendVary(key []byte, site *Site, names []string, h *fasthttp.RequestHeader) []byte {
 	for _, name := range names {
 		key = append(key, 0)
 		key = append(key, name...)
 		key = append(key, '=')
-		key = append(key, h.Peek(name)...)
+		if name == "accept-encoding" && site.Negotiation.AcceptEncoding == NegotiationKey {
+			key = append(key, normalEncoding(h.Peek(name))...)
+		} else {
+			key = append(key, h.Peek(name)...)
+		}
 	}
 	return key
 }
@@ -41,43 +47,30 @@ func appendVaryValues(key []byte, names []string, values map[string]string) []by
 	return key
 }
 
-// negotiation are the request headers an origin commonly varies by; an
-// upstream site sends them even before a Vary is known (as its Negotiation
-// allows), so the first response is the variant this client asked for.
-var negotiation = []string{"Accept", "Accept-Encoding", "Accept-Language"}
-
-// forwardHeaders are the request headers a fill sends to the origin: the
-// fields the response is known to vary by, and for upstream sites the
-// negotiation headers, as the site's Negotiation says. Nothing else of the
-// request reaches the origin, so no unkeyed header can shape a cached answer.
-func forwardHeaders(site *Site, names []string, h *fasthttp.RequestHeader) map[string]string {
-	out := make(map[string]string, len(names)+len(negotiation))
-	if site.upstream != nil {
-		for _, n := range negotiation {
-			if v := negotiated(site, n, h); v != "" {
-				out[n] = v
-			}
-		}
+// variantValue is what a request sends, and so selects, of a field a
+// response varies by: the value as sent, or the normalised one where the
+// site keys Accept-Encoding (and sends it normalised).
+func variantValue(site *Site, name string, h *fasthttp.RequestHeader) string {
+	if strings.EqualFold(name, "Accept-Encoding") && site.Negotiation.AcceptEncoding == NegotiationKey {
+		return normalEncoding(h.Peek(name))
 	}
-	for _, n := range names {
-		if v := h.Peek(n); len(v) > 0 {
-			out[n] = string(v)
-		}
-		if strings.EqualFold(n, "Accept-Encoding") && site.Negotiation.AcceptEncoding == NegotiationKey {
-			out[n] = normalEncoding(h.Peek(n)) // keyed normalised: sent normalised
-		}
-	}
-	return out
+	return string(h.Peek(name))
 }
 
-// negotiated is what a site sends of one negotiation header.
-func negotiated(site *Site, name string, h *fasthttp.RequestHeader) string {
+// negotiated is what an upstream site sends of Accept-Encoding or
+// Accept-Language: as the client sent it (forward), normalised (key), or
+// nothing (strip) until a response says it varies by the field, after
+// which the variants are keyed and each is asked for as its clients ask.
+func negotiated(site *Site, name string, vary []string, h *fasthttp.RequestHeader) string {
+	mode := site.Negotiation.AcceptLanguage
+	if name == "Accept-Encoding" {
+		mode = site.Negotiation.AcceptEncoding
+	}
 	switch {
-	case name == "Accept-Encoding" && site.Negotiation.AcceptEncoding == NegotiationStrip,
-		name == "Accept-Language" && site.Negotiation.AcceptLanguage == NegotiationStrip:
-		return ""
-	case name == "Accept-Encoding" && site.Negotiation.AcceptEncoding == NegotiationKey:
+	case mode == NegotiationKey:
 		return normalEncoding(h.Peek(name))
+	case mode == NegotiationStrip && !slices.Contains(vary, strings.ToLower(name)):
+		return ""
 	}
 	return string(h.Peek(name))
 }
@@ -119,4 +112,9 @@ func appendNegotiationKey(key []byte, site *Site, h *fasthttp.RequestHeader) []b
 	key = append(key, 0)
 	key = append(key, "ae="...)
 	return append(key, normalEncoding(h.Peek("Accept-Encoding"))...)
+}
+
+// primaryKey is the cache key of ctx without Vary values.
+func primaryKey(ctx *fasthttp.RequestCtx, site *Site, path []byte) []byte {
+	return appendNegotiationKey(appendKey(nil, site, path, requestQuery(ctx)), site, &ctx.Request.Header)
 }

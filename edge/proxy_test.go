@@ -1,0 +1,229 @@
+package edge_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/edge"
+)
+
+// recordingOrigin is an upstream whose answer a test writes as a handler,
+// and which keeps every request it got.
+type recordingOrigin struct {
+	*httptest.Server
+	mu      sync.Mutex
+	handler http.HandlerFunc
+	seen    []*http.Request
+}
+
+func startRecordingOrigin(t *testing.T, h http.HandlerFunc) *recordingOrigin {
+	o := &recordingOrigin{handler: h}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.seen = append(o.seen, r.Clone(r.Context()))
+		h := o.handler
+		o.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+// requests returns the requests the origin got so far.
+func (o *recordingOrigin) requests() []*http.Request {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]*http.Request(nil), o.seen...)
+}
+
+func (o *recordingOrigin) last(t *testing.T) *http.Request {
+	t.Helper()
+	r := o.requests()
+	if len(r) == 0 {
+		t.Fatal("the origin got no request")
+	}
+	return r[len(r)-1]
+}
+
+func proxyEdge(t *testing.T, o *recordingOrigin, cfg edge.Config, site ...func(*edge.Site)) *testEdge {
+	s := edge.Site{Hosts: []string{"localhost"}, Upstream: o.URL}
+	for _, f := range site {
+		f(&s)
+	}
+	cfg.Sites = []edge.Site{s}
+	return startEdgeWith(t, cfg, nil)
+}
+
+// A fill sends the client's end-to-end fields, withholds hop-by-hop ones
+// and those an application may take for the URL or host, and adds Via and
+// X-Forwarded-For; the client's conditionals and Range are answered from
+// the whole representation the fill stores.
+func TestFillForwardsTheRequest(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprint(w, "0123456789")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	r := te.get("/page",
+		"Authorization", "Bearer token", "Cookie", "a=1", "Accept-Language", "fr", "X-App", "yes",
+		"Connection", "X-Hop", "X-Hop", "1", "Proxy-Thing", "1", "Keep-Alive", "timeout=5",
+		"If-None-Match", `"v1"`, "Range", "bytes=0-1",
+		"X-Forwarded-Host", "evil.example", "X-Original-URL", "/admin", "Forwarded", "host=evil.example",
+		"Via", "1.0 client-proxy", "X-Forwarded-For", "192.0.2.7")
+	if r.status != http.StatusNotModified {
+		t.Errorf("client's If-None-Match of the stored tag: %d, want 304 from the stored entry", r.status)
+	}
+	seen := o.last(t)
+	for name, want := range map[string]string{
+		"Authorization": "Bearer token", "Cookie": "a=1", "Accept-Language": "fr", "X-App": "yes",
+		"Via": "1.0 client-proxy, 1.1 edge", "X-Forwarded-For": "192.0.2.7, 127.0.0.1",
+		"X-Hop": "", "Proxy-Thing": "", "Keep-Alive": "", "Connection": "",
+		"If-None-Match": "", "Range": "", "X-Forwarded-Host": "", "X-Original-Url": "", "Forwarded": "",
+	} {
+		if got := seen.Header.Get(name); got != want {
+			t.Errorf("origin saw %s %q, want %q", name, got, want)
+		}
+	}
+	if host := seen.Host; host != strings.TrimPrefix(o.URL, "http://") {
+		t.Errorf("origin saw Host %q, want its own %q", host, strings.TrimPrefix(o.URL, "http://"))
+	}
+	if r := te.get("/page", "Range", "bytes=2-4"); r.status != http.StatusPartialContent || r.body != "234" ||
+		!strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("range of the stored entry: %d %q %q", r.status, r.body, r.h("Cache-Status"))
+	}
+	if n := len(o.requests()); n != 1 {
+		t.Errorf("origin requests: %d, want 1", n)
+	}
+}
+
+// A site can forward a withheld field by name, and withhold more.
+func TestRequestHeadersPassAndDrop(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "x") })
+	te := proxyEdge(t, o, edge.Config{}, func(s *edge.Site) {
+		s.RequestHeaders = edge.RequestHeaders{Pass: []string{"x-forwarded-host"}, Drop: []string{"Cookie"}}
+	})
+	te.get("/", "X-Forwarded-Host", "shop.example", "Cookie", "a=1", "X-Original-URL", "/x")
+	seen := o.last(t)
+	if got := seen.Header.Get("X-Forwarded-Host"); got != "shop.example" {
+		t.Errorf("passed X-Forwarded-Host: %q", got)
+	}
+	if got := seen.Header.Get("Cookie") + seen.Header.Get("X-Original-Url"); got != "" {
+		t.Errorf("dropped fields reached the origin: %q", got)
+	}
+}
+
+// A request served alone (too big to cache) carries the client's Range
+// and conditionals, and gets the origin's 206 or 304.
+func TestStreamThroughForwardsRangeAndConditionals(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"big"`)
+		http.ServeContent(w, r, "big", time.Time{}, strings.NewReader(strings.Repeat("b", 4096)))
+	})
+	te := proxyEdge(t, o, edge.Config{MaxObjectSize: 1024})
+	te.get("/big") // learns it is too big
+	if r := te.get("/big", "Range", "bytes=10-19"); r.status != http.StatusPartialContent || r.body != "bbbbbbbbbb" ||
+		r.h("Content-Range") != "bytes 10-19/4096" {
+		t.Errorf("range of a streamed object: %d %q %q", r.status, r.body, r.h("Content-Range"))
+	}
+	if got := o.last(t).Header.Get("Range"); got != "bytes=10-19" {
+		t.Errorf("origin saw Range %q", got)
+	}
+	if r := te.get("/big", "If-None-Match", `"big"`); r.status != http.StatusNotModified {
+		t.Errorf("conditional of a streamed object: %d", r.status)
+	}
+}
+
+// When the edge revalidates, its own validators win over the client's.
+func TestRevalidationUsesTheEdgesValidators(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=10")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprint(w, "body")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	te.get("/r")
+	te.clock.Advance(time.Minute)
+	r := te.get("/r", "If-None-Match", `"other"`, "If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")
+	if r.status != http.StatusOK || r.body != "body" {
+		t.Errorf("after revalidation: %d %q, want the stored body", r.status, r.body)
+	}
+	seen := o.last(t)
+	if got := seen.Header.Get("If-None-Match"); got != `"v1"` || seen.Header.Get("If-Modified-Since") != "" {
+		t.Errorf("origin saw If-None-Match %q If-Modified-Since %q, want the edge's \"v1\" alone", got, seen.Header.Get("If-Modified-Since"))
+	}
+}
+
+// RFC 9111 §3.5: a response to a request with Authorization is stored
+// only with public, must-revalidate or s-maxage.
+func TestAuthorizedResponsesStoredOnlyWhenAllowed(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", strings.TrimPrefix(r.URL.Path, "/"))
+		fmt.Fprint(w, "for "+r.Header.Get("Authorization"))
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	for cc, stored := range map[string]bool{
+		"max-age=60": false, "public, max-age=60": true, "s-maxage=60": true, "max-age=60, must-revalidate": true,
+	} {
+		r := te.get("/"+cc, "Authorization", "Bearer a")
+		if got := strings.Contains(r.h("Cache-Status"), "stored"); got != stored {
+			t.Errorf("%s: Cache-Status %q, stored %v, want %v", cc, r.h("Cache-Status"), got, stored)
+		}
+		if !stored && !strings.Contains(r.h("Cache-Status"), "detail=authorization") {
+			t.Errorf("%s: Cache-Status %q does not say why", cc, r.h("Cache-Status"))
+		}
+	}
+}
+
+// A fill's 304 or 206 that no client of the fill asked for is never
+// stored as the whole representation nor handed to coalesced waiters.
+func TestUnaskedPartialOrNotModifiedIsNotShared(t *testing.T) {
+	for _, status := range []int{http.StatusPartialContent, http.StatusNotModified} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			release := make(chan struct{})
+			o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				<-release
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("ETag", `"v"`)
+				if status == http.StatusPartialContent {
+					w.Header().Set("Content-Range", "bytes 0-1/10")
+				}
+				w.WriteHeader(status)
+				if status == http.StatusPartialContent {
+					fmt.Fprint(w, "01")
+				}
+			})
+			te := proxyEdge(t, o, edge.Config{})
+			var wg sync.WaitGroup
+			results := make(chan response, 3)
+			for range 3 {
+				wg.Go(func() { results <- te.get("/p") })
+			}
+			waitFor(t, "the fill reaches the origin", func() bool { return len(o.requests()) >= 1 })
+			time.Sleep(50 * time.Millisecond) // let the others join the fill
+			close(release)
+			wg.Wait()
+			close(results)
+			for r := range results {
+				if r.status != status {
+					t.Errorf("client got %d, want the origin's own %d", r.status, status)
+				}
+			}
+			if n := len(o.requests()); n != 3 {
+				t.Errorf("origin requests: %d, want 3 (each client its own answer)", n)
+			}
+			if r := te.get("/p"); strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+				t.Errorf("a %d was stored and served as a hit: %q", status, r.h("Cache-Status"))
+			}
+		})
+	}
+}
