@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"cmp"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/policy"
 )
 
 // heldOrigin answers with handler, holding the first request (the fill's
@@ -170,29 +172,37 @@ func TestCollapseRespectsVary(t *testing.T) {
 	}
 }
 
-// A response with Set-Cookie is not stored and not shared, but it reaches
-// the client whose request caused it, cookie included.
+// A response with Set-Cookie reaches the client whose request caused it,
+// cookie included; by default the rest of it is stored and shared without
+// the cookie, and with set_cookie: refuse it is neither stored nor shared.
+// No client ever gets another client's cookie.
 func TestSetCookieReachesItsClientOnly(t *testing.T) {
-	var n atomic.Int64
-	o := startHeldOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Set-Cookie", "session="+string(rune('a'+n.Add(1)-1)))
-		w.Write([]byte("hello"))
-	})
-	te := upstreamSite(t, o)
-	att, victims := collapse(t, te, o, "/login", nil, 5, nil)
-	if att.h("Set-Cookie") != "session=a" {
-		t.Fatalf("the client that caused the fill lost its cookie: %q", att.h("Set-Cookie"))
-	}
-	seen := map[string]bool{"session=a": true}
-	for i, v := range victims {
-		c := v.h("Set-Cookie")
-		if c == "" || seen[c] {
-			t.Fatalf("client %d got cookie %q: another client's, or none", i, c)
-		}
-		seen[c] = true
-	}
-	if r := te.get("/login"); strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
-		t.Fatal("a response with Set-Cookie was stored")
+	for _, rule := range []policy.SetCookieRule{policy.SetCookieStrip, policy.SetCookieRefuse} {
+		t.Run(string(cmp.Or(rule, "strip")), func(t *testing.T) {
+			var n atomic.Int64
+			o := startHeldOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Header().Set("Set-Cookie", "session="+string(rune('a'+n.Add(1)-1)))
+				w.Write([]byte("hello"))
+			})
+			te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: o.URL,
+				Policy: policy.Defaults{SetCookie: rule}}}}, nil)
+			att, victims := collapse(t, te, o, "/login", nil, 5, nil)
+			if att.h("Set-Cookie") != "session=a" {
+				t.Fatalf("the client that caused the fill lost its cookie: %q", att.h("Set-Cookie"))
+			}
+			seen := map[string]bool{"session=a": true}
+			for i, v := range victims {
+				c := v.h("Set-Cookie")
+				if (c != "" && seen[c]) || (rule == policy.SetCookieRefuse && c == "") || (rule == policy.SetCookieStrip && c != "") {
+					t.Fatalf("client %d got cookie %q: another client's, or none where its own was due", i, c)
+				}
+				seen[c] = true
+			}
+			r := te.get("/login")
+			if hit := strings.HasPrefix(r.h("Cache-Status"), "edge; hit"); hit != (rule == policy.SetCookieStrip) || r.h("Set-Cookie") == "session=a" {
+				t.Fatalf("afterwards: %s, Set-Cookie %q", r.h("Cache-Status"), r.h("Set-Cookie"))
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
@@ -50,6 +51,22 @@ func originFailure(detail string, err error) *failure {
 		return &failure{status: fasthttp.StatusGatewayTimeout, detail: detail, cause: err}
 	}
 	return &failure{status: fasthttp.StatusBadGateway, detail: detail, cause: err}
+}
+
+// requestFailure is the answer when an origin request failed: the
+// origin's answer could not be read as HTTP (bad framing, such as a
+// Transfer-Encoding the edge does not know, RFC 9112 §6.1), or it could
+// not be reached in time.
+func requestFailure(err error) *failure {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "transfer encoding"), strings.Contains(msg, "Transfer-Encoding"),
+		strings.Contains(msg, "Content-Length"):
+		return originFailure("origin-bad-framing", err)
+	case strings.Contains(msg, "malformed HTTP"):
+		return originFailure("origin-bad-response", err)
+	}
+	return originFailure("origin-unreachable", err)
 }
 
 // fail answers f: the status, a one-line body, Cache-Status; it counts the

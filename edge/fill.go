@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -44,6 +45,9 @@ const (
 type fillResult struct {
 	outcome outcome
 	entry   *cache.Entry // the response (shared, ownAnswer, purgedDuring)
+	// own, when set, is the response as the leader gets it: with the
+	// fields entry may not keep for others.
+	own *cache.Entry
 	// status is the leader's Cache-Status: stored or not, revalidated.
 	status cacheStatus
 	// vary holds, for each field the response varies by, the value the
@@ -57,6 +61,7 @@ type fillResult struct {
 // gives up neither cancels it nor fails the other waiters.
 func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, again bool) {
 	req := e.newFillRequest(ctx, site, primary, path, stale)
+	req.interim = interimRelay(ctx) // used if this request leads the fill
 	leader := false
 	ch := e.fills.DoChan(key, func() (any, error) {
 		leader = true
@@ -82,7 +87,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		e.rememberTooBig(key, e.cfg.Now())
 		e.streamThrough(ctx, site, path, "too-big")
 	case leader:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), res.status)
+		e.serveEntry(ctx, cmp.Or(res.own, res.entry), e.cfg.Now(), res.status)
 	case res.outcome == purgedDuring:
 		e.streamThrough(ctx, site, path, "purged-during-fill")
 	case res.outcome == ownAnswer:
@@ -147,7 +152,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	requestedAt := e.cfg.Now()
 	resp, err := e.originOf(site).fetch(ctx, req)
 	if err != nil {
-		return &fillResult{outcome: failed, err: originFailure("origin-unreachable", err)}
+		return &fillResult{outcome: failed, err: requestFailure(err)}
 	}
 	if resp.Body != nil {
 		defer resp.Body.Close()
@@ -185,6 +190,14 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		metaOf(entry).detail = d.Reason
 		return &fillResult{outcome: ownAnswer, entry: entry, status: statusMissNotStored}
 	}
+	var own *cache.Entry
+	if len(d.DropHeaders) > 0 {
+		// The fields the cache may not serve again (no-cache="…",
+		// Set-Cookie) still reach the client whose request fetched them.
+		full := d
+		full.DropHeaders = nil
+		own = e.newEntry(site, key, req, resp, body, full, requestedAt)
+	}
 	vary := sentValues(req.Header, d.Vary)
 	if len(d.Vary) > 0 && !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
 		// First sight of these Vary names for the URI: later requests are
@@ -193,7 +206,12 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		e.learnVary(req.Primary, d.Vary)
 		entry.Key = string(appendVaryValues([]byte(req.Primary), d.Vary, vary))
 	}
-	return e.keep(fence, entry, true, statusMissStored, vary)
+	res = e.keep(fence, entry, true, statusMissStored, vary)
+	if own != nil {
+		metaOf(own).detail = metaOf(entry).detail
+		res.own = own
+	}
+	return res
 }
 
 // keep stores a storable entry and says who may be given it. status is
@@ -247,11 +265,12 @@ func (r *fillResult) sameVariant(site *Site, h *fasthttp.RequestHeader) bool {
 }
 
 // storedHeaderSkip are response headers the cache never keeps: hop-by-hop,
-// per-response (Date, Age: recomputed), and targeted cache controls meant
-// for us (RFC 9213: consumed by the targeted cache).
+// per-response (Date, Age: recomputed), and Surrogate-Control, which is
+// meant for surrogates alone. CDN-Cache-Control goes downstream (RFC 9213
+// §2.2 lets a CDN further down act on it) unless the site hides it.
 var storedHeaderSkip = map[string]bool{
 	"Date": true, "Age": true, "Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
-	"Content-Length": true, "Surrogate-Control": true, "Cdn-Cache-Control": true, "Server": true,
+	"Content-Length": true, "Surrogate-Control": true, "Server": true,
 }
 
 // newEntry turns an origin response into an immutable cache entry.
@@ -260,11 +279,8 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	for _, h := range d.DropHeaders {
 		drop[http.CanonicalHeaderKey(h)] = true
 	}
-	if d.Store && !site.Policy.AllowSetCookie {
-		// A stored response never carries another client's cookie; one
-		// that is not stored is the requesting client's alone, cookie
-		// included.
-		drop["Set-Cookie"] = true
+	if site.HideCDNCacheControl {
+		drop["Cdn-Cache-Control"] = true
 	}
 	names := make([]string, 0, len(resp.Header))
 	for name := range resp.Header {
@@ -291,7 +307,7 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 			spans = append(spans, span{k0, v0, v0, len(raw)})
 		}
 	}
-	meta := &entryMeta{pairs: make([][2][]byte, len(spans))}
+	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: resp.Header.Get("Age") != ""}
 	for i, s := range spans {
 		meta.pairs[i] = [2][]byte{raw[s.k0:s.k1:s.k1], raw[s.v0:s.v1:s.v1]}
 	}

@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"fmt"
 	"net"
 	"net/http"
+	"net/textproto"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -170,4 +172,24 @@ func clientIP(ctx *fasthttp.RequestCtx) string {
 		return "unknown"
 	}
 	return host
+}
+
+// interimRelay writes an origin's 1xx interim responses (103 Early Hints,
+// 102) on ctx's connection ahead of the final one (RFC 9110 §15.2: a
+// proxy forwards them); none go to an HTTP/1.0 client, which does not
+// know them. It may only run while ctx's handler waits for the origin.
+// Interim responses are never stored.
+func interimRelay(ctx *fasthttp.RequestCtx) func(int, textproto.MIMEHeader) {
+	if !ctx.Request.Header.IsHTTP11() {
+		return nil
+	}
+	return func(code int, h textproto.MIMEHeader) {
+		b := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n", code, fasthttp.StatusMessage(code))
+		for name, values := range h {
+			for _, v := range values {
+				b = append(append(append(append(b, name...), ": "...), v...), "\r\n"...)
+			}
+		}
+		ctx.Conn().Write(append(b, "\r\n"...))
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -115,6 +117,9 @@ type fetchRequest struct {
 	IfModifiedSince time.Time
 	// Primary is the cache key without Vary values.
 	Primary string
+	// interim, when set, relays the origin's 1xx interim responses to
+	// the client of the request (none for a background refresh).
+	interim func(status int, h textproto.MIMEHeader)
 }
 
 // storeOrigin reads the embedded origin store directly.
@@ -270,6 +275,14 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Trans
 
 // fetchHTTP sends req to target.
 func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fetchRequest) (*originResponse, error) {
+	if req.interim != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			if code != http.StatusContinue && code != http.StatusSwitchingProtocols {
+				req.interim(code, h)
+			}
+			return nil
+		}})
+	}
 	hreq, err := http.NewRequestWithContext(ctx, cmp.Or(req.Method, http.MethodGet), target, nil)
 	if err != nil {
 		return nil, err
@@ -290,6 +303,11 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 		return nil, err
 	}
 	h := resp.Header.Clone()
+	for _, v := range h.Values("Connection") { // fields for that connection only (RFC 9110 §7.6.1)
+		for name := range strings.SplitSeq(v, ",") {
+			h.Del(strings.TrimSpace(name))
+		}
+	}
 	for _, name := range hopHeaders {
 		h.Del(name)
 	}

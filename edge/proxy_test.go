@@ -1,9 +1,14 @@
 package edge_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -225,5 +230,191 @@ func TestUnaskedPartialOrNotModifiedIsNotShared(t *testing.T) {
 				t.Errorf("a %d was stored and served as a hit: %q", status, r.h("Cache-Status"))
 			}
 		})
+	}
+}
+
+// startRawOrigin answers every request on a connection with the bytes
+// answer gives for its request line, written as they are: responses no
+// well-behaved server library would send.
+func startRawOrigin(t *testing.T, answer func(requestLine string) string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if _, err := io.WriteString(c, answer(req.Method+" "+req.RequestURI)); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// Fields the origin's Connection field names are its connection's own:
+// neither stored nor served (RFC 9110 §7.6.1).
+func TestConnectionNamedResponseFieldsRemoved(t *testing.T) {
+	url := startRawOrigin(t, func(string) string {
+		return "HTTP/1.1 200 OK\r\nConnection: X-Secret, keep-alive\r\nX-Secret: 1\r\nX-Kept: 2\r\n" +
+			"Cache-Control: max-age=60\r\nContent-Length: 2\r\n\r\nok"
+	})
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: url}}}, nil)
+	for i := range 2 {
+		r := te.get("/c")
+		if r.body != "ok" || r.h("X-Secret") != "" || r.h("X-Kept") != "2" {
+			t.Errorf("request %d: body %q X-Secret %q X-Kept %q", i, r.body, r.h("X-Secret"), r.h("X-Kept"))
+		}
+	}
+}
+
+// An origin's answer the edge cannot frame is a 502 that says so, at
+// once, and nothing is stored.
+func TestUnknownTransferEncodingIsBadGateway(t *testing.T) {
+	url := startRawOrigin(t, func(string) string {
+		return "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-custom\r\nCache-Control: max-age=60\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+	})
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: url}}, FetchTimeout: 5 * time.Second}, nil)
+	for range 2 {
+		start := time.Now()
+		r := te.get("/te")
+		if r.status != http.StatusBadGateway || r.h("Cache-Status") != "edge; detail=origin-bad-framing" {
+			t.Errorf("got %d %q, want 502 with detail=origin-bad-framing", r.status, r.h("Cache-Status"))
+		}
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("the answer took %v: it waited for the fetch timeout", d)
+		}
+	}
+}
+
+// The origin's Age is kept on a miss and grows on hits; a response
+// without one gets none on its miss (RFC 9111 §5.1).
+func TestOriginAgeKeptAndAddedTo(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		if r.URL.Path == "/aged" {
+			w.Header().Set("Age", "100")
+		}
+		fmt.Fprint(w, "x")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	if r := te.get("/aged"); r.h("Age") != "100" {
+		t.Errorf("miss: Age %q, want the origin's 100", r.h("Age"))
+	}
+	te.clock.Advance(10 * time.Second)
+	if r := te.get("/aged"); r.h("Age") != "110" || !strings.Contains(r.h("Cache-Status"), "ttl=490") {
+		t.Errorf("hit 10 s later: Age %q, Cache-Status %q, want 110 and ttl=490", r.h("Age"), r.h("Cache-Status"))
+	}
+	if r := te.get("/fresh"); r.h("Age") != "" {
+		t.Errorf("miss without an origin Age: Age %q, want none", r.h("Age"))
+	}
+}
+
+// 1xx interim responses reach the client ahead of the final one and are
+// never stored.
+func TestInterimResponsesRelayed(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "page")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	var hints []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		hints = append(hints, fmt.Sprint(code, " ", h.Get("Link")))
+		return nil
+	}}
+	get := func() (*http.Response, string) {
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, "http://"+te.addr+"/p", nil)
+		req.Host = "localhost"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := get()
+	if resp.StatusCode != 200 || body != "page" || len(hints) != 1 || hints[0] != "103 </style.css>; rel=preload" {
+		t.Fatalf("miss: %d %q, interim responses %q", resp.StatusCode, body, hints)
+	}
+	resp, body = get()
+	if resp.StatusCode != 200 || body != "page" || !strings.HasPrefix(resp.Header.Get("Cache-Status"), "edge; hit") || len(hints) != 1 {
+		t.Fatalf("hit: %d %q %q, interim responses %q", resp.StatusCode, body, resp.Header.Get("Cache-Status"), hints)
+	}
+}
+
+// no-cache="field" keeps the field from responses served from the cache,
+// not from the response that filled it.
+func TestNoCacheFieldStrippedOnlyFromStoredResponses(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", `max-age=60, no-cache="X-Token"`)
+		w.Header().Set("X-Token", "t1")
+		fmt.Fprint(w, "x")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	if r := te.get("/n"); r.h("X-Token") != "t1" {
+		t.Errorf("the filling response lost X-Token: %q", r.h("X-Token"))
+	}
+	if r := te.get("/n"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || r.h("X-Token") != "" {
+		t.Errorf("hit: %q, X-Token %q, want a hit without it", r.h("Cache-Status"), r.h("X-Token"))
+	}
+}
+
+// A 5xx that states its freshness is stored (RFC 9111 §3), unless the
+// site refuses server errors.
+func TestServerErrorWithFreshnessStored(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "down")
+	})
+	for _, refuse := range []bool{false, true} {
+		te := proxyEdge(t, o, edge.Config{}, func(s *edge.Site) { s.Policy.RefuseServerErrors = refuse })
+		te.get("/e")
+		r := te.get("/e")
+		if r.status != 503 || r.body != "down" || strings.HasPrefix(r.h("Cache-Status"), "edge; hit") == refuse {
+			t.Errorf("refuse_server_errors %v: %d %q %q", refuse, r.status, r.body, r.h("Cache-Status"))
+		}
+	}
+}
+
+// The first response with Vary is stored, under the values its request
+// sent; other values are other variants.
+func TestFirstVaryResponseStored(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "X-Variant")
+		fmt.Fprint(w, "variant "+r.Header.Get("X-Variant"))
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	te.get("/v", "X-Variant", "1")
+	if r := te.get("/v", "X-Variant", "1"); r.body != "variant 1" || !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("second request of the first variant: %q %q, want a hit", r.body, r.h("Cache-Status"))
+	}
+	if r := te.get("/v", "X-Variant", "2"); r.body != "variant 2" || strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("another variant: %q %q, want its own miss", r.body, r.h("Cache-Status"))
+	}
+	if r := te.get("/v"); r.body != "variant " {
+		t.Errorf("no value: %q", r.body)
 	}
 }

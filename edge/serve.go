@@ -34,6 +34,11 @@ type entryMeta struct {
 	pairs [][2][]byte
 	// detail explains why a response was not stored (Cache-Status detail=).
 	detail string
+	// ageSent: the origin's response had an Age, which a miss passes on
+	// grown by the transit time (RFC 9111 §5.1); a miss of a response
+	// without one sends none, since Age says the response did not come
+	// from the origin for this request.
+	ageSent bool
 }
 
 // Cost is what the pairs add to the entry's cost: they point into
@@ -62,7 +67,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	}
 	age := entry.Age(now)
 	var num [24]byte
-	if base := cs &^ collapsed; base != statusMissStored && base != statusMissNotStored {
+	if base := cs &^ collapsed; meta.ageSent || (base != statusMissStored && base != statusMissNotStored) {
 		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age/time.Second), 10))
 	}
 	var csb [96]byte

@@ -40,6 +40,10 @@ type Site struct {
 	// Negotiation says what an upstream site does with the request headers
 	// an origin may vary by without saying so (see Negotiation).
 	Negotiation Negotiation `yaml:"negotiation"`
+	// HideCDNCacheControl keeps the origin's CDN-Cache-Control from the
+	// site's clients; by default it goes downstream, for caches further
+	// down that act on it (RFC 9213).
+	HideCDNCacheControl bool `yaml:"hide_cdn_cache_control"`
 	// RequestHeaders adjusts what an upstream site forwards of a request
 	// (forward.go).
 	RequestHeaders RequestHeaders `yaml:"request_headers"`
@@ -102,16 +106,29 @@ type PolicyConfig struct {
 	HeuristicPercent     int           `yaml:"heuristic_percent"`
 	StaleWhileRevalidate time.Duration `yaml:"stale_while_revalidate"`
 	StaleIfError         time.Duration `yaml:"stale_if_error"`
-	AllowSetCookie       bool          `yaml:"allow_set_cookie"`
+	// SetCookie is strip (the default: stored without it; the client
+	// whose request fetched it gets it), refuse (not stored) or store.
+	SetCookie string `yaml:"set_cookie"`
+	// RefuseServerErrors keeps 5xx out of the cache even when they state
+	// their freshness.
+	RefuseServerErrors bool `yaml:"refuse_server_errors"`
 }
 
-func (p *PolicyConfig) defaults() policy.Defaults {
+func (p *PolicyConfig) defaults() (policy.Defaults, error) {
+	rule := policy.SetCookieRule(p.SetCookie)
+	switch p.SetCookie {
+	case "strip":
+		rule = policy.SetCookieStrip
+	case "", string(policy.SetCookieRefuse), string(policy.SetCookieStore):
+	default:
+		return policy.Defaults{}, fmt.Errorf("policy: set_cookie %q: use strip, refuse or store", p.SetCookie)
+	}
 	return policy.Defaults{
 		NegativeTTL: p.NegativeTTL, DefaultTTL: p.DefaultTTL, MaxTTL: p.MaxTTL,
 		HeuristicMax: p.HeuristicMax, HeuristicPercent: p.HeuristicPercent,
 		StaleWhileRevalidate: p.StaleWhileRevalidate, StaleIfError: p.StaleIfError,
-		AllowSetCookie: p.AllowSetCookie,
-	}
+		SetCookie: rule, RefuseServerErrors: p.RefuseServerErrors,
+	}, nil
 }
 
 // sites finds the site of a request's Host.
@@ -143,7 +160,11 @@ func newSites(list []Site) (*sites, error) {
 			site.upstream = u
 		}
 		if site.PolicyConfig != nil {
-			site.Policy = site.PolicyConfig.defaults()
+			d, err := site.PolicyConfig.defaults()
+			if err != nil {
+				return nil, fmt.Errorf("edge: site %d: %w", i+1, err)
+			}
+			site.Policy = d
 		}
 		site.RequestHeaders.check()
 		if err := site.Negotiation.check(); err != nil {

@@ -21,12 +21,13 @@ import (
 // own.
 func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, detail string) {
 	req := e.newFetchRequest(ctx, site, path, true)
+	req.interim = interimRelay(ctx)
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
 	resp, err := e.originOf(site).fetch(fctx, req)
 	if err != nil {
 		cancel()
-		e.fail(ctx, originFailure("origin-unreachable", err))
+		e.fail(ctx, requestFailure(err))
 		return
 	}
 	for name, vs := range resp.Header {
@@ -87,7 +88,7 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 	}
 	resp, err := e.cfg.HTTPClient.Do(req)
 	if err != nil {
-		e.fail(ctx, originFailure("origin-unreachable", err))
+		e.fail(ctx, requestFailure(err))
 		return
 	}
 	defer resp.Body.Close()

@@ -86,14 +86,27 @@ func TestFreshnessPrecedence(t *testing.T) {
 		if !strings.Contains(r.h("Cache-Status"), "stored; "+want) {
 			t.Errorf("%s: Cache-Status %q, want stored with %s", path, r.h("Cache-Status"), want)
 		}
-		if r.h("Surrogate-Control") != "" || r.h("Cdn-Cache-Control") != "" {
-			t.Errorf("%s: the targeted header reached the client", path)
+		if r.h("Surrogate-Control") != "" {
+			t.Errorf("%s: Surrogate-Control, meant for surrogates alone, reached the client", path)
 		}
 	}
-	for _, path := range []string{"/nostore", "/cookie"} {
-		te.get(path)
-		if r := te.get(path); strings.Contains(r.h("Cache-Status"), "hit") {
-			t.Errorf("%s was served from cache: %q", path, r.h("Cache-Status"))
+	// CDN-Cache-Control goes downstream, for a CDN further down (RFC 9213).
+	if r := te.get("/cdn"); r.h("Cdn-Cache-Control") != "max-age=60" {
+		t.Errorf("/cdn: CDN-Cache-Control %q, want the origin's passed on", r.h("Cdn-Cache-Control"))
+	}
+	te.get("/nostore")
+	if r := te.get("/nostore"); strings.Contains(r.h("Cache-Status"), "hit") {
+		t.Errorf("/nostore was served from cache: %q", r.h("Cache-Status"))
+	}
+	// Set-Cookie is not stored; the rest of the response is.
+	te.get("/cookie")
+	if r := te.get("/cookie"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || r.h("Set-Cookie") != "" || r.body != "e" {
+		t.Errorf("/cookie afterwards: %q, Set-Cookie %q, body %q: want a hit without the cookie", r.h("Cache-Status"), r.h("Set-Cookie"), r.body)
+	}
+	hidden := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: u.URL, HideCDNCacheControl: true}}}, nil)
+	for range 2 {
+		if r := hidden.get("/cdn"); r.h("Cdn-Cache-Control") != "" || !strings.Contains(r.h("Cache-Status"), "ttl=") {
+			t.Errorf("hide_cdn_cache_control: CDN-Cache-Control %q (%s)", r.h("Cdn-Cache-Control"), r.h("Cache-Status"))
 		}
 	}
 }

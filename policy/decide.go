@@ -26,7 +26,8 @@ const (
 	ReasonPrivate        = "private"          // private without field names
 	ReasonAuthorization  = "authorization"    // request had Authorization; no public, s-maxage or must-revalidate
 	ReasonVaryStar       = "vary-star"        // Vary: *
-	ReasonSetCookie      = "set-cookie"       // Set-Cookie while Defaults.AllowSetCookie is false
+	ReasonSetCookie      = "set-cookie"       // Set-Cookie while Defaults.SetCookie is SetCookieRefuse
+	ReasonServerError    = "server-error"     // a 5xx while Defaults.RefuseServerErrors is set
 	// ReasonUnusable: past its lifetime and stale windows on arrival, with
 	// no validator (ETag, Last-Modified), so every later request would fetch
 	// it again in full; storing it would only evict something useful.
@@ -85,15 +86,32 @@ type Defaults struct {
 	// StaleWhileRevalidate and StaleIfError (RFC 5861) apply when the
 	// governing field gives none. Zero means no stale serving.
 	StaleWhileRevalidate, StaleIfError time.Duration
-	// AllowSetCookie stores responses carrying Set-Cookie. When false they
-	// are not stored, unless private="Set-Cookie" or no-cache="Set-Cookie"
-	// says the rest of the response may be shared.
-	AllowSetCookie bool
+	// SetCookie is what becomes of a storable response that carries
+	// Set-Cookie: SetCookieStrip (the zero value) stores it without its
+	// Set-Cookie fields, which only the client whose request fetched it
+	// gets (DropHeaders lists Set-Cookie); SetCookieRefuse does not store
+	// it; SetCookieStore stores the cookies too, for an origin whose
+	// cookies are the same for everyone.
+	SetCookie SetCookieRule
+	// RefuseServerErrors keeps 5xx responses out of the cache even when
+	// they state their freshness (RFC 9111 §3 lets a cache store them).
+	RefuseServerErrors bool
 	// AllowPartial stores 206 responses, for an edge that caches ranges.
 	AllowPartial bool
 	// MaxTTL caps every freshness lifetime, explicit or not. Zero: no cap.
 	MaxTTL time.Duration
 }
+
+// SetCookieRule is what Defaults.SetCookie says of responses with
+// Set-Cookie.
+type SetCookieRule string
+
+// The rules for Set-Cookie; see Defaults.SetCookie.
+const (
+	SetCookieStrip  SetCookieRule = ""
+	SetCookieRefuse SetCookieRule = "refuse"
+	SetCookieStore  SetCookieRule = "store"
+)
 
 // Decision is the answer to "may the edge store this response, and for how
 // long?". When Store is false only Reason is set.
@@ -178,9 +196,18 @@ func (d Defaults) Decide(req Request, resp Response) Decision {
 	if star {
 		return refuse(ReasonVaryStar) // §4.1: it can never match a later request
 	}
+	if resp.Status >= 500 && d.RefuseServerErrors {
+		return refuse(ReasonServerError)
+	}
 	drop := ctl.dropFields()
-	if len(h.Values("Set-Cookie")) > 0 && !d.AllowSetCookie && !slices.Contains(drop, "Set-Cookie") {
-		return refuse(ReasonSetCookie)
+	if len(h.Values("Set-Cookie")) > 0 && !slices.Contains(drop, "Set-Cookie") {
+		switch d.SetCookie {
+		case SetCookieRefuse:
+			return refuse(ReasonSetCookie)
+		case SetCookieStrip:
+			drop = append(drop, "Set-Cookie")
+			slices.Sort(drop)
+		}
 	}
 
 	clk := newClock(resp, h)

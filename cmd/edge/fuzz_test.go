@@ -25,7 +25,7 @@ func FuzzEdgeConfig(f *testing.F) {
 		"sites:\n  - hosts: [localhost]\n    bucket: public\n",
 		"sites:\n  - hosts: [Cdn.Example.COM, www.example.com]\n    upstream: https://origin.example.com/base/\n    consistency: ttl\n" +
 			"    negotiation: {accept_encoding: key, accept_language: strip}\n" +
-			"    policy: {default_ttl: 5m, max_ttl: 1h, heuristic_percent: 10, stale_while_revalidate: 30s, allow_set_cookie: true}\n",
+			"    policy: {default_ttl: 5m, max_ttl: 1h, heuristic_percent: 10, stale_while_revalidate: 30s, set_cookie: store}\n",
 		"sites:\n  - hosts: [a.example]\n    bucket: b\n    consistency: strong\n  - hosts: [b.example]\n    bucket: b\n",
 		"sites:\n  - hosts: [a.example]\n    bucket: b\n    upstream: http://x\n",
 		"sites:\n  - hosts: [a.example]\n  - hosts: []\n    bucket: b\n",
