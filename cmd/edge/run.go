@@ -135,7 +135,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return fmt.Errorf("admin listen: %w", err)
 	}
 	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
-	servers.Go("admin", func() error { return adminSrv.Serve(adminLn) }, adminSrv.Shutdown)
+	servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
 	bound.Admin = adminLn.Addr().String()
 
 	if store != nil {
@@ -153,7 +153,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return fmt.Errorf("edge listen: %w", err)
 	}
 	edgeSrv := edge.NewServer(ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
-	servers.Go("edge", func() error { return edgeSrv.Serve(edgeLn) }, edgeSrv.ShutdownWithContext)
+	servers.Go("edge", edgeLn, edgeSrv.Serve, edgeSrv.ShutdownWithContext)
 	bound.Edge = edgeLn.Addr().String()
 
 	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
@@ -197,7 +197,7 @@ func serveS3(servers *serving.Group, listen listenFunc, store *origin.Engine, cf
 		return "", fmt.Errorf("s3 listen: %w", err)
 	}
 	srv := s3.NewServer(h, s3.ServerConfig{})
-	servers.Go("s3", func() error { return srv.Serve(ln) }, srv.ShutdownWithContext)
+	servers.Go("s3", ln, srv.Serve, srv.ShutdownWithContext)
 	return ln.Addr().String(), nil
 }
 

@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	srv := s3.NewServer(handler, s3.ServerConfig{})
 	servers := serving.New(log)
-	servers.Go("s3", func() error { return srv.Serve(ln) }, srv.ShutdownWithContext)
+	servers.Go("s3", ln, srv.Serve, srv.ShutdownWithContext)
 	defer servers.Shutdown(10 * time.Second)
 	log.Info("serving the S3 API", zap.String("addr", ln.Addr().String()), zap.String("data", cfg.Data))
 	if ready != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type Group struct {
 
 type server struct {
 	name     string
+	ln       net.Listener
 	shutdown func(context.Context) error
 }
 
@@ -35,16 +37,15 @@ func New(log *zap.Logger) *Group {
 	return &Group{log: log, stopped: make(chan error), done: make(chan struct{})}
 }
 
-// Go starts serve (a Serve call on a bound listener) and keeps shutdown
-// for Shutdown. Servers are shut down in the reverse order of Go: start
-// the admin port first, so that it answers (not ready) while traffic
-// drains.
-func (g *Group) Go(name string, serve func() error, shutdown func(context.Context) error) {
-	g.servers = append(g.servers, server{name, shutdown})
+// Go starts serve on ln and keeps shutdown for Shutdown. Servers are shut
+// down in the reverse order of Go: start the admin port first, so that it
+// answers (not ready) while traffic drains.
+func (g *Group) Go(name string, ln net.Listener, serve func(net.Listener) error, shutdown func(context.Context) error) {
+	g.servers = append(g.servers, server{name, ln, shutdown})
 	g.serving.Add(1)
 	go func() {
 		defer g.serving.Done()
-		err := serve()
+		err := serve(ln)
 		if err == nil || errors.Is(err, http.ErrServerClosed) {
 			err = errors.New("stopped serving")
 		}
@@ -84,6 +85,10 @@ func (g *Group) shutdown(timeout time.Duration) {
 			g.log.Warn("shutdown", zap.String("server", s.name), zap.Error(err))
 		}
 		cancel()
+		// A server shut down before its Serve registered the listener
+		// (fasthttp's) does not know to stop: a closed listener makes
+		// that Serve return at once.
+		s.ln.Close()
 		g.log.Info("stopped", zap.String("server", s.name), zap.Duration("took", time.Since(start)))
 	}
 	g.serving.Wait()

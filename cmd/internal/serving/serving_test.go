@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 )
 
@@ -20,7 +21,7 @@ func httpServer(t *testing.T, g *Group, name string, order *[]string, mu *sync.M
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(name)) })}
-	g.Go(name, func() error { return srv.Serve(ln) }, func(ctx context.Context) error {
+	g.Go(name, ln, srv.Serve, func(ctx context.Context) error {
 		mu.Lock()
 		*order = append(*order, name)
 		mu.Unlock()
@@ -102,7 +103,7 @@ func TestDrainedIsFalseWhenARequestOutlivesShutdown(t *testing.T) {
 		close(entered)
 		<-release
 	})}
-	g.Go("slow", func() error { return srv.Serve(ln) }, srv.Shutdown)
+	g.Go("slow", ln, srv.Serve, srv.Shutdown)
 	go get(ln.Addr().String())
 	select {
 	case <-entered:
@@ -116,5 +117,32 @@ func TestDrainedIsFalseWhenARequestOutlivesShutdown(t *testing.T) {
 	close(release)
 	if g.Drained() {
 		t.Fatal("Drained after a shutdown that gave up on a running request")
+	}
+}
+
+// A fasthttp server shut down before its Serve has registered the
+// listener would serve on forever; Shutdown still returns, since it
+// closes the listener too.
+func TestShutdownBeforeServeStarts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(*fasthttp.RequestCtx) {}}
+	shutDown := make(chan struct{})
+	g := New(zap.NewNop())
+	g.Go("late", ln, func(ln net.Listener) error {
+		<-shutDown
+		return srv.Serve(ln)
+	}, func(ctx context.Context) error {
+		defer close(shutDown)
+		return srv.ShutdownWithContext(ctx)
+	})
+	done := make(chan struct{})
+	go func() { g.Shutdown(time.Second); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return: the late Serve kept serving")
 	}
 }
