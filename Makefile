@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test lint bench fuzz build redis-server
+.PHONY: run test lint bench fuzz build redis-server versitygw
 
 # Starts the whole product on its embedded defaults (see ARCHITECTURE.md).
 run:
@@ -19,7 +19,7 @@ build:
 test: export EDGE_ACCESS_KEY_ID := junk-access-key-from-make-test
 test: export EDGE_SECRET_ACCESS_KEY := junk-secret-from-make-test
 test: export EDGE_PURGE_TOKEN := junk-purge-token-from-make-test
-test: redis-server
+test: redis-server versitygw
 	$(GO) test -race -shuffle=on -timeout 9m $(PKGS)
 	$(GO) test -count=1 -run 'Allocates|MemoryFlat' $(PKGS)
 
@@ -39,6 +39,21 @@ redis-server:
 	service redis-server stop >/dev/null 2>&1 || true; \
 	if [ -d /run/systemd/system ]; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi; \
 	redis-server --version
+
+# The interop tests start a real S3 server, the Versity S3 Gateway
+# (internal/versitygwtest), pinned and cached as $GOPATH/bin/versitygw-VERSION.
+# Built here once, from the Go module proxy (about a minute), rather than
+# inside a test's timeout; a temporary GOBIN beside it and a rename, so an
+# interrupted build never leaves half a binary.
+VERSITYGW_VERSION := v1.8.0
+versitygw:
+	@gopath=$$($(GO) env GOPATH | cut -d: -f1); [ -n "$$gopath" ] || exit 1; \
+	bin="$$gopath/bin/versitygw-$(VERSITYGW_VERSION)"; \
+	[ -x "$$bin" ] && exit 0; \
+	echo "versitygw $(VERSITYGW_VERSION) is missing: installing it as $$bin"; \
+	mkdir -p "$$(dirname "$$bin")" && tmp=$$(mktemp -d "$$(dirname "$$bin")/.versitygw-$(VERSITYGW_VERSION)-make-XXXXXX") || exit 1; \
+	GOBIN="$$tmp" GOFLAGS= GOWORK=off $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION) \
+	  && mv -f "$$tmp/versitygw" "$$bin"; rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
