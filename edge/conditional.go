@@ -20,15 +20,31 @@ func scanRequest(h *fasthttp.RequestHeader) (conditional, ranged bool) {
 			conditional = true
 		case len(k) == 5 && (k[0]|0x20) == 'r' && string(k[1:]) == "ange":
 			ranged = true
+		case len(k) > 5 && (k[0]|0x20) == 'x' && k[1] == '-' && (k[2]|0x20) == 'i' && (k[3]|0x20) == 'f' && k[4] == '-':
+			conditional = true // X-If-Generation-Match and -Not-Match
 		}
 	}
 	return conditional, ranged
 }
 
+// The origin's generation conditions (as GCS's ifGenerationMatch), decided
+// from the cache when the stored entry carries its generation; an entry
+// from an origin without generations ignores them, as that origin does.
+const (
+	ifGenerationMatch    = "X-If-Generation-Match"
+	ifGenerationNotMatch = "X-If-Generation-Not-Match"
+)
+
 // preconditionFailed evaluates If-Match, else If-Unmodified-Since (RFC 9110
 // §13.2.2 steps 1 and 2): a resumed download must not get ranges of a
 // newer version. If-Match compares strongly.
 func preconditionFailed(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
+	if v := h.Peek(ifGenerationMatch); len(v) > 0 && entry.Generation > 0 {
+		n, ok := digits(trimSpace(v))
+		if !ok || n != entry.Generation {
+			return true
+		}
+	}
 	if im := h.Peek(fasthttp.HeaderIfMatch); len(im) > 0 {
 		if isStar(im) {
 			return false // the entry is a current representation
@@ -45,6 +61,11 @@ func preconditionFailed(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 // notModified evaluates If-None-Match, else If-Modified-Since, against the
 // entry (RFC 9110 §13.2.2 steps 3 and 4 for GET/HEAD; weak comparison).
 func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
+	if v := h.Peek(ifGenerationNotMatch); len(v) > 0 && entry.Generation > 0 {
+		if n, ok := digits(trimSpace(v)); ok && n == entry.Generation {
+			return true
+		}
+	}
 	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
 		return isStar(inm) || etagListMatches(inm, entry.ETag, false)
 	}

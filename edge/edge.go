@@ -116,12 +116,16 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = DefaultHTTPClient(cfg.FetchTimeout)
 	}
-	if o == nil {
-		for _, site := range s.all {
-			if site.Bucket != "" {
+	for _, site := range s.all {
+		if site.S3 != nil {
+			if site.origin, err = NewS3Origin(*site.S3, cfg.HTTPClient); err != nil {
 				c.Close()
-				return nil, errors.New("edge: bucket sites need an origin: the embedded store (FromStore) or an S3 endpoint (FromS3)")
+				return nil, fmt.Errorf("edge: site %v: %w", site.Hosts, err)
 			}
+		}
+		if o == nil && site.Bucket != "" && site.origin == nil {
+			c.Close()
+			return nil, errors.New("edge: bucket sites need an origin: the embedded store (FromStore), an S3 endpoint (FromS3, NewS3Origin) or their own s3")
 		}
 	}
 	return &Edge{
@@ -177,8 +181,11 @@ func (e *Edge) startWork() bool {
 
 // originOf is where a site's objects come from.
 func (e *Edge) originOf(site *Site) Origin {
-	if site.upstream != nil {
+	switch {
+	case site.upstream != nil:
 		return e.upstream
+	case site.origin != nil:
+		return site.origin
 	}
 	return e.origin
 }

@@ -271,6 +271,7 @@ func (r *fillResult) sameVariant(site *Site, h *fasthttp.RequestHeader) bool {
 var storedHeaderSkip = map[string]bool{
 	"Date": true, "Age": true, "Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
 	"Content-Length": true, "Surrogate-Control": true, "Server": true,
+	"X-Amz-Request-Id": true, "X-Amz-Id-2": true, // an S3 origin's, per request
 }
 
 // newEntry turns an origin response into an immutable cache entry.
@@ -281,6 +282,9 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	}
 	if site.HideCDNCacheControl {
 		drop["Cdn-Cache-Control"] = true
+	}
+	for _, name := range site.PrivateMeta {
+		drop[http.CanonicalHeaderKey("X-Amz-Meta-"+name)] = true
 	}
 	names := make([]string, 0, len(resp.Header))
 	for name := range resp.Header {

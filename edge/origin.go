@@ -42,14 +42,15 @@ type Store interface {
 // FromStore reads bucket sites from a store in this process.
 func FromStore(s Store) Origin { return &storeOrigin{store: s} }
 
-// FromS3 reads bucket sites from an S3-compatible endpoint's path-style
-// public URLs (<endpoint>/<bucket>/<key>), such as cmd/origin's, with
-// client (nil: DefaultHTTPClient).
+// FromS3 reads bucket sites from an S3-compatible endpoint's public,
+// path-style URLs (<endpoint>/<bucket>/<key>), such as cmd/origin's, with
+// client (nil: DefaultHTTPClient). NewS3Origin reads private buckets.
 func FromS3(endpoint *url.URL, client *http.Client) Origin {
-	if client == nil {
-		client = DefaultHTTPClient(0)
+	o, err := NewS3Origin(S3Endpoint{URL: endpoint.String()}, client)
+	if err != nil {
+		panic(err) // only a URL that is not http(s) fails, which url.Parse callers check
 	}
-	return &s3Origin{endpoint: strings.TrimSuffix(endpoint.String(), "/"), client: client}
+	return o
 }
 
 // DefaultHTTPClient is the client origins are read with when none is
@@ -87,11 +88,17 @@ type originResponse struct {
 }
 
 // revalidating makes r a conditional request for what stale holds: by its
-// entity-tag, else by its Last-Modified (RFC 9111 §4.3.1).
+// entity-tag, else by its Last-Modified (RFC 9111 §4.3.1); an origin with
+// generations (the embedded store, cmd/origin) is asked by generation,
+// which also changes when only the metadata does.
 func (r *fetchRequest) revalidating(stale *cache.Entry) {
 	if stale == nil {
 		return
 	}
+	if !stale.Negative && stale.Generation > 0 {
+		r.revalidatingGeneration = stale.Generation
+	}
+	r.revalidatingLastMod = stale.LastModified
 	if stale.ETag != "" {
 		r.IfNoneMatch = stale.ETag
 	} else if !stale.LastModified.IsZero() {
@@ -117,6 +124,10 @@ type fetchRequest struct {
 	IfModifiedSince time.Time
 	// Primary is the cache key without Vary values.
 	Primary string
+	// revalidatingGeneration is the stored entry's generation, when its
+	// origin has them, and revalidatingLastMod its Last-Modified.
+	revalidatingGeneration int64
+	revalidatingLastMod    time.Time
 	// interim, when set, relays the origin's 1xx interim responses to
 	// the client of the request (none for a background refresh).
 	interim func(status int, h textproto.MIMEHeader)
@@ -148,7 +159,8 @@ func (f *storeOrigin) fetch(ctx context.Context, req *fetchRequest) (*originResp
 		if herr != nil {
 			return f.fetch(ctx, &fetchRequest{Site: req.Site, Method: req.Method, Key: req.Key}) // gone meanwhile
 		}
-		if errors.Is(err, origin.ErrNotModified) && req.IfNoneMatch != "" && `"`+info.ETag+`"` != req.IfNoneMatch {
+		if errors.Is(err, origin.ErrNotModified) && (info.Generation != req.revalidatingGeneration && req.revalidatingGeneration > 0 ||
+			req.revalidatingGeneration == 0 && req.IfNoneMatch != "" && `"`+info.ETag+`"` != req.IfNoneMatch) {
 			// The edge's revalidation, and it changed between the two
 			// reads: fetch it whole.
 			return f.fetch(ctx, &fetchRequest{Site: req.Site, Method: req.Method, Key: req.Key})
@@ -188,7 +200,9 @@ func storeOptions(req *fetchRequest) (opts origin.GetOptions, ranged bool) {
 	opts.Conditions = origin.Conditions{IfMatch: h.Get("If-Match"), IfNoneMatch: h.Get("If-None-Match")}
 	opts.Conditions.IfModifiedSince, _ = policy.ParseHTTPDate(h.Get("If-Modified-Since"))
 	opts.Conditions.IfUnmodifiedSince, _ = policy.ParseHTTPDate(h.Get("If-Unmodified-Since"))
-	if req.IfNoneMatch != "" || !req.IfModifiedSince.IsZero() {
+	if req.revalidatingGeneration > 0 {
+		opts.Conditions = origin.Conditions{IfGenerationNotMatch: &req.revalidatingGeneration}
+	} else if req.IfNoneMatch != "" || !req.IfModifiedSince.IsZero() {
 		opts.Conditions = origin.Conditions{IfNoneMatch: req.IfNoneMatch, IfModifiedSince: req.IfModifiedSince}
 	}
 	if r := h.Get("Range"); r != "" && h.Get("If-Range") == "" {
@@ -239,20 +253,11 @@ func objectHeader(info *origin.ObjectInfo) http.Header {
 	for _, f := range info.Fields() {
 		h.Set(f[0], f[1])
 	}
+	for name, v := range info.UserMeta { // as S3 sends them (R2 custom domains serve them too)
+		h.Set("X-Amz-Meta-"+name, v)
+	}
 	h.Set("X-Object-Generation", strconv.FormatInt(info.Generation, 10))
 	return h
-}
-
-// s3Origin reads an S3 endpoint's public URLs.
-type s3Origin struct {
-	endpoint string
-	client   *http.Client
-}
-
-func (o *s3Origin) ready() error { return nil }
-
-func (o *s3Origin) fetch(ctx context.Context, req *fetchRequest) (*originResponse, error) {
-	return fetchHTTP(ctx, o.client, o.endpoint+"/"+req.Site.Bucket+req.Path, req)
 }
 
 // upstreamOrigin reads an upstream site's URL, path for path.
@@ -267,14 +272,14 @@ func (o *upstreamOrigin) fetch(ctx context.Context, req *fetchRequest) (*originR
 	if req.Query != "" {
 		target += "?" + req.Query
 	}
-	return fetchHTTP(ctx, o.client, target, req)
+	return fetchHTTP(ctx, o.client, target, req, nil)
 }
 
 // hopHeaders are connection-level and never stored or forwarded (RFC 9110 §7.6.1).
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Te", "Trailer", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization"}
 
-// fetchHTTP sends req to target.
-func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fetchRequest) (*originResponse, error) {
+// fetchHTTP sends req to target, signed by sign when it is not nil.
+func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fetchRequest, sign func(*http.Request) error) (*originResponse, error) {
 	if req.interim != nil {
 		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
 			if code != http.StatusContinue && code != http.StatusSwitchingProtocols {
@@ -293,10 +298,20 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 			hreq.Header.Del(name)
 		}
 	}
-	if req.IfNoneMatch != "" {
+	switch {
+	case req.revalidatingGeneration > 0:
+		// An origin with generations: the entity-tag would miss a change
+		// of metadata alone.
+		hreq.Header.Set("X-If-Generation-Not-Match", strconv.FormatInt(req.revalidatingGeneration, 10))
+	case req.IfNoneMatch != "":
 		hreq.Header.Set("If-None-Match", req.IfNoneMatch)
-	} else if !req.IfModifiedSince.IsZero() {
+	case !req.IfModifiedSince.IsZero():
 		hreq.Header.Set("If-Modified-Since", req.IfModifiedSince.UTC().Format(http.TimeFormat))
+	}
+	if sign != nil {
+		if err := sign(hreq); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {

@@ -44,11 +44,18 @@ type Site struct {
 	// site's clients; by default it goes downstream, for caches further
 	// down that act on it (RFC 9213).
 	HideCDNCacheControl bool `yaml:"hide_cdn_cache_control"`
+	// PrivateMeta names x-amz-meta-* fields (without the prefix) of a
+	// bucket's objects that the edge keeps from clients; the others are
+	// served, as S3 sends them.
+	PrivateMeta []string `yaml:"private_meta"`
+	// S3, for a bucket site, is its own S3 origin instead of the edge's.
+	S3 *S3Endpoint `yaml:"s3"`
 	// RequestHeaders adjusts what an upstream site forwards of a request
 	// (forward.go).
 	RequestHeaders RequestHeaders `yaml:"request_headers"`
 
 	upstream *url.URL
+	origin   Origin // from S3, when set
 	// cacheID names the site's entries in cache keys and purges. Each site
 	// has its own entries, even when two serve one bucket: a site's
 	// consistency mode (which purges it takes) holds for that site alone.
@@ -152,6 +159,8 @@ func newSites(list []Site) (*sites, error) {
 			return nil, fmt.Errorf("edge: site %d (%v): set bucket or upstream", i+1, site.Hosts)
 		case site.Bucket != "" && site.Upstream != "":
 			return nil, fmt.Errorf("edge: site %d (%v): set bucket or upstream, not both", i+1, site.Hosts)
+		case site.Upstream != "" && site.S3 != nil:
+			return nil, fmt.Errorf("edge: site %d (%v): s3 is the origin of a bucket site; an upstream site has its URL", i+1, site.Hosts)
 		case site.Upstream != "":
 			u, err := url.Parse(site.Upstream)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

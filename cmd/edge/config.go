@@ -12,21 +12,26 @@ import (
 
 // config is the edge's YAML file; flags override its fields.
 type config struct {
-	Listen         string      `yaml:"listen"`
-	Admin          string      `yaml:"admin"`
-	S3             string      `yaml:"s3"`
-	Data           string      `yaml:"data"`
-	Region         string      `yaml:"region"`
-	Origin         string      `yaml:"origin"`
-	CacheBytes     int64       `yaml:"cache_bytes"`
-	MaxObjectSize  int64       `yaml:"max_object_size"`
-	VaryKeys       int         `yaml:"vary_keys"`
-	TooBigKeys     int         `yaml:"too_big_keys"`
-	AccessLogEvery uint64      `yaml:"access_log_every"`
-	MaxConnsPerIP  int         `yaml:"max_conns_per_ip"`
-	LogLevel       string      `yaml:"log_level"`
-	PublicBuckets  []string    `yaml:"public_buckets"`
-	Sites          []edge.Site `yaml:"sites"`
+	Listen string `yaml:"listen"`
+	Admin  string `yaml:"admin"`
+	S3     string `yaml:"s3"`
+	Data   string `yaml:"data"`
+	Region string `yaml:"region"`
+	Origin string `yaml:"origin"`
+	// OriginRegion and OriginVirtualHosted describe the -origin endpoint
+	// when it is S3; its key pair comes from EDGE_ORIGIN_ACCESS_KEY_ID and
+	// EDGE_ORIGIN_SECRET_ACCESS_KEY only, never from a file.
+	OriginRegion        string      `yaml:"origin_region"`
+	OriginVirtualHosted bool        `yaml:"origin_virtual_hosted"`
+	CacheBytes          int64       `yaml:"cache_bytes"`
+	MaxObjectSize       int64       `yaml:"max_object_size"`
+	VaryKeys            int         `yaml:"vary_keys"`
+	TooBigKeys          int         `yaml:"too_big_keys"`
+	AccessLogEvery      uint64      `yaml:"access_log_every"`
+	MaxConnsPerIP       int         `yaml:"max_conns_per_ip"`
+	LogLevel            string      `yaml:"log_level"`
+	PublicBuckets       []string    `yaml:"public_buckets"`
+	Sites               []edge.Site `yaml:"sites"`
 
 	busconfig.Config `yaml:",inline"`
 	// BusSilence is how long without an origin heartbeat makes the bus

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -68,7 +69,11 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("-origin %q: give an http:// or https:// URL", cfg.Origin)
 		}
-		o = edge.FromS3(u, nil)
+		ep := edge.S3Endpoint{URL: cfg.Origin, Region: cfg.OriginRegion, VirtualHosted: cfg.OriginVirtualHosted,
+			AccessKeyID: os.Getenv("EDGE_ORIGIN_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("EDGE_ORIGIN_SECRET_ACCESS_KEY")}
+		if o, err = edge.NewS3Origin(ep, nil); err != nil {
+			return fmt.Errorf("-origin: %w (EDGE_ORIGIN_ACCESS_KEY_ID and EDGE_ORIGIN_SECRET_ACCESS_KEY)", err)
+		}
 		if configPath == "" {
 			// No sites configured: the default site proxies the origin
 			// path for path (for an S3 endpoint, /<bucket>/<key>).

@@ -20,6 +20,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edgecdn/edge/cmd/internal/testenv"
+	"github.com/edgecdn/edge/internal/versitygwtest"
 	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge/redistest"
 )
@@ -431,5 +432,51 @@ func TestShutdownDelayFailsReadinessFirst(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("run did not return after the delay")
+	}
+}
+
+// -origin fronts a private bucket of another S3 server with the key pair
+// of EDGE_ORIGIN_ACCESS_KEY_ID and EDGE_ORIGIN_SECRET_ACCESS_KEY, and the
+// secret never reaches the logs.
+func TestOriginKeysFromTheEnvironment(t *testing.T) {
+	gw := versitygwtest.Start(t)
+	gw.MakeBucket(t, "private")
+	gw.Put(t, "private", "k.txt", []byte("from the private bucket"))
+	t.Setenv("EDGE_ORIGIN_ACCESS_KEY_ID", gw.AccessKey)
+	t.Setenv("EDGE_ORIGIN_SECRET_ACCESS_KEY", gw.SecretKey)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(path, []byte("log_level: debug\naccess_log_every: 1\norigin_region: "+gw.Region+
+		"\nsites:\n  - hosts: [cdn.example]\n    bucket: private\n    consistency: ttl\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(slices.Clone(listenArgs), "-config", path, "-data", dir, "-s3", "", "-origin", gw.Endpoint),
+			io.Discard, &lockedWriter{w: &logs}, func(a addrs) { ready <- a })
+	}()
+	var a addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("edge did not start")
+	}
+	resp, body := httpGet(t, "http://"+a.Edge+"/k.txt", "cdn.example")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if resp.StatusCode != 200 || body != "from the private bucket" {
+		t.Fatalf("through -origin with the environment's keys: %d %q", resp.StatusCode, body)
+	}
+	if strings.Contains(logs.String(), gw.SecretKey) {
+		t.Error("the logs contain the origin's secret key")
+	}
+	t.Setenv("EDGE_ORIGIN_SECRET_ACCESS_KEY", "")
+	if err := refuse(t, "-config", path, "-data", dir, "-s3", "", "-origin", gw.Endpoint); err == nil || !strings.Contains(err.Error(), "EDGE_ORIGIN_SECRET_ACCESS_KEY") {
+		t.Errorf("half a key pair: %v, want an error naming the variable to set", err)
 	}
 }

@@ -177,3 +177,33 @@ func TestEarlyRejectionOfLargeUploadIsAnswered(t *testing.T) {
 		expectCode(t, "32 MiB PutObject to a missing bucket", err, "NoSuchBucket", 404)
 	}
 }
+
+// RFC 9110 §15.4.5: a 304 carries the fields a cache refreshes its stored
+// response with — Cache-Control, Expires, ETag, Date — and the validators.
+func TestNotModifiedCarriesCacheFields(t *testing.T) {
+	ts := startServer(t)
+	ts.mkbucket("public")
+	out, err := ts.client.PutObject(context.Background(), &awss3.PutObjectInput{
+		Bucket: aws.String("public"), Key: aws.String("k"), Body: strings.NewReader("v"),
+		CacheControl: aws.String("max-age=60"), Expires: aws.Time(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := rawDo(t, http.MethodGet, ts.url+"/public/k", nil, map[string]string{"If-None-Match": *out.ETag})
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("status %d, want 304", resp.StatusCode)
+	}
+	for name, want := range map[string]string{
+		"Cache-Control": "max-age=60", "Expires": "Wed, 02 Jan 2030 03:04:05 GMT", "ETag": *out.ETag,
+	} {
+		if got := resp.Header.Get(name); got != want {
+			t.Errorf("304 %s: %q, want %q", name, got, want)
+		}
+	}
+	for _, name := range []string{"Date", "Last-Modified", s3.GenerationHeader} {
+		if resp.Header.Get(name) == "" {
+			t.Errorf("304 without %s", name)
+		}
+	}
+}

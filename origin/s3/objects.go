@@ -297,9 +297,17 @@ func (h *Handler) readError(r *request, err error) error {
 	case errors.Is(err, origin.ErrNotModified), errors.Is(err, origin.ErrInvalidRange):
 		if info, herr := h.store.HeadObject(r.ctx, r.bucket, r.key, origin.GetOptions{}); herr == nil {
 			if errors.Is(err, origin.ErrNotModified) {
+				// RFC 9110 §15.4.5: what a 200 would have sent of the
+				// fields a cache updates its stored response with.
 				r.ctx.Response.Header.Set("ETag", quoteETag(info.ETag))
 				r.ctx.Response.Header.Set("Last-Modified", httpDate(info.LastModified))
 				r.ctx.Response.Header.Set(GenerationHeader, strconv.FormatInt(info.Generation, 10))
+				if info.CacheControl != "" {
+					r.ctx.Response.Header.Set("Cache-Control", info.CacheControl)
+				}
+				if info.Expires != "" {
+					r.ctx.Response.Header.Set("Expires", info.Expires)
+				}
 			} else {
 				r.ctx.Response.Header.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
 			}
