@@ -69,9 +69,15 @@ func notModified(h *fasthttp.RequestHeader, entry *cache.Entry) bool {
 	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
 		return isStar(inm) || etagListMatches(inm, entry.ETag, false)
 	}
-	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 && !entry.LastModified.IsZero() {
+	if ims := h.Peek(fasthttp.HeaderIfModifiedSince); len(ims) > 0 {
+		// Without a Last-Modified, the stored response's Date stands in
+		// (RFC 9111 §4.3.2): it was not modified after it was sent.
+		lm := entry.LastModified
+		if lm.IsZero() {
+			lm = metaOf(entry).date
+		}
 		t, ok := policy.ParseHTTPDate(string(ims))
-		return ok && !entry.LastModified.Truncate(time.Second).After(t)
+		return ok && !lm.IsZero() && !lm.Truncate(time.Second).After(t)
 	}
 	return false
 }

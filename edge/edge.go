@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
@@ -68,6 +69,9 @@ type Edge struct {
 	// work counts the fills and background refreshes running: Close waits
 	// for them, since the cache may not be closed under a Begin or a Set.
 	// closed (under workMu) refuses new ones.
+	// seed is a fresh response header of the edge's server, whose flags
+	// (NoDefaultDate) stored responses' headers copy (headerTemplate).
+	seed   atomic.Pointer[fasthttp.ResponseHeader]
 	workMu sync.Mutex
 	work   sync.WaitGroup
 	closed bool

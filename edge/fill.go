@@ -315,6 +315,13 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	for i, s := range spans {
 		meta.pairs[i] = [2][]byte{raw[s.k0:s.k1:s.k1], raw[s.v0:s.v1:s.v1]}
 	}
+	// The response keeps the Date it was generated at (RFC 9110 §6.6.1):
+	// the origin's, or the time it arrived when the origin sent none.
+	var ok bool
+	if meta.date, ok = policy.ParseHTTPDate(resp.Header.Get("Date")); !ok {
+		meta.date = e.cfg.Now().UTC().Truncate(time.Second)
+	}
+	meta.tmpl = e.headerTemplate(meta.pairs, meta.date)
 	return &cache.Entry{
 		Key: key, Bucket: site.cacheID, Object: objectOf(site, req), Host: site.Hosts[0],
 		Tags: resp.Tags, Status: resp.Status, Header: raw, Body: body,

@@ -22,6 +22,11 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			e.fail(ctx, &failure{status: fasthttp.StatusInternalServerError, detail: "panic", close: true})
 		}
 	}()
+	if e.seed.Load() == nil {
+		seed := new(fasthttp.ResponseHeader)
+		ctx.Response.Header.CopyTo(seed)
+		e.seed.CompareAndSwap(nil, seed)
+	}
 	e.serve(ctx)
 	if every := e.cfg.AccessLogEvery; every > 0 && e.reqs.Add(1)%every == 0 {
 		e.log.Info("request",

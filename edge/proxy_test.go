@@ -242,13 +242,26 @@ func startRawOrigin(t *testing.T, answer func(requestLine string) string) string
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close() // the edge's idle keep-alive connections
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 			wg.Go(func() {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -416,5 +429,72 @@ func TestFirstVaryResponseStored(t *testing.T) {
 	}
 	if r := te.get("/v"); r.body != "variant " {
 		t.Errorf("no value: %q", r.body)
+	}
+}
+
+// rawGet sends one GET over its own connection and returns the response
+// head as sent, and the body.
+func rawGet(t *testing.T, addr, path string, hdr ...string) (head, body string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req += hdr[i] + ": " + hdr[i+1] + "\r\n"
+	}
+	io.WriteString(c, req+"\r\n")
+	b, _ := io.ReadAll(c)
+	head, body, _ = strings.Cut(string(b), "\r\n\r\n")
+	return head, body
+}
+
+// dates lists the Date lines of a response head.
+func dates(head string) []string {
+	var out []string
+	for line := range strings.SplitSeq(head, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "Date: "); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// A stored response keeps its Date on every hit (RFC 9110 §6.6.1): the
+// origin's, or the time it arrived when the origin sent none; the Date
+// answers If-Modified-Since for a response without Last-Modified.
+func TestHitKeepsTheStoredDate(t *testing.T) {
+	const originDate = "Tue, 24 Nov 2026 11:59:00 GMT"
+	url := startRawOrigin(t, func(line string) string {
+		date := "Date: " + originDate + "\r\n"
+		if strings.Contains(line, "undated") {
+			date = ""
+		}
+		return "HTTP/1.1 200 OK\r\n" + date + "Cache-Control: max-age=600\r\nContent-Length: 4\r\n\r\nbody"
+	})
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: url}}}, nil)
+	for i := range 3 {
+		head, body := rawGet(t, te.addr, "/dated")
+		if d := dates(head); body != "body" || len(d) != 1 || d[0] != originDate {
+			t.Errorf("request %d: Date lines %q, body %q, want exactly the origin's %q", i, d, body, originDate)
+		}
+		te.clock.Advance(time.Minute)
+	}
+	arrived := te.clock.Now().UTC().Format(http.TimeFormat)
+	rawGet(t, te.addr, "/undated")
+	te.clock.Advance(time.Minute)
+	if head, _ := rawGet(t, te.addr, "/undated"); len(dates(head)) != 1 || dates(head)[0] != arrived {
+		t.Errorf("a response without Date: Date lines %q on its hit, want when it arrived, %q", dates(head), arrived)
+	}
+	head, _ := rawGet(t, te.addr, "/dated", "If-Modified-Since", originDate)
+	if !strings.HasPrefix(head, "HTTP/1.1 304") {
+		t.Errorf("If-Modified-Since the stored Date, no Last-Modified: %q, want 304", strings.SplitN(head, "\r\n", 2)[0])
+	}
+	head, _ = rawGet(t, te.addr, "/dated", "If-Modified-Since", "Tue, 24 Nov 2026 11:58:59 GMT")
+	if !strings.HasPrefix(head, "HTTP/1.1 200") {
+		t.Errorf("If-Modified-Since before the stored Date: %q, want 200", strings.SplitN(head, "\r\n", 2)[0])
 	}
 }

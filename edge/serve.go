@@ -1,6 +1,9 @@
 package edge
 
 import (
+	"bufio"
+	"bytes"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -34,6 +37,11 @@ type entryMeta struct {
 	pairs [][2][]byte
 	// detail explains why a response was not stored (Cache-Status detail=).
 	detail string
+	// date is the response's Date, and tmpl its stored fields and Date as
+	// a response header that a hit copies whole (nil when the serving
+	// server sets Date itself; see headerTemplate).
+	date time.Time
+	tmpl *fasthttp.ResponseHeader
 	// ageSent: the origin's response had an Age, which a miss passes on
 	// grown by the transit time (RFC 9111 §5.1); a miss of a response
 	// without one sends none, since Age says the response did not come
@@ -43,7 +51,13 @@ type entryMeta struct {
 
 // Cost is what the pairs add to the entry's cost: they point into
 // Entry.Header, so only their slice headers count.
-func (m *entryMeta) Cost() int64 { return int64(len(m.pairs))*48 + int64(len(m.detail)) }
+func (m *entryMeta) Cost() int64 {
+	n := int64(len(m.pairs))*48 + int64(len(m.detail))
+	if m.tmpl != nil {
+		n += 512 + int64(m.tmpl.Len())
+	}
+	return n
+}
 
 func metaOf(e *cache.Entry) *entryMeta {
 	m, _ := e.Meta.(*entryMeta)
@@ -58,12 +72,16 @@ func metaOf(e *cache.Entry) *entryMeta {
 func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time.Time, cs cacheStatus) {
 	rh := &ctx.Response.Header
 	meta := metaOf(entry)
-	for _, p := range meta.pairs {
-		if len(p[0]) == len("Set-Cookie") && string(p[0]) == "Set-Cookie" {
-			rh.AddBytesKV(p[0], p[1]) // one line per cookie
-			continue
+	if meta.tmpl != nil {
+		meta.tmpl.CopyTo(rh)
+	} else {
+		for _, p := range meta.pairs {
+			if len(p[0]) == len("Set-Cookie") && string(p[0]) == "Set-Cookie" {
+				rh.AddBytesKV(p[0], p[1]) // one line per cookie
+				continue
+			}
+			rh.SetCanonical(p[0], p[1])
 		}
-		rh.SetCanonical(p[0], p[1])
 	}
 	age := entry.Age(now)
 	var num [24]byte
@@ -154,4 +172,36 @@ func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byt
 		b = append(b, "; collapsed"...)
 	}
 	return b
+}
+
+// headerTemplate is a stored response's header as a hit sends it, Date
+// included. fasthttp manages Date itself: Set ignores it, and it writes
+// one of its own unless the server has NoDefaultDate, in which case it
+// writes the Date fields a header holds, which only parsing or CopyTo put
+// there. So the template copies the flags of a request's fresh response
+// header (seed, from the edge's server: NoDefaultDate) and parses the
+// stored fields; a hit copies it whole, which also costs less than
+// setting each field. Without a seed (no request served yet) or with
+// fields fasthttp will not parse, it is nil and the fields are set one
+// by one, under the server's own Date.
+func (e *Edge) headerTemplate(pairs [][2][]byte, date time.Time) *fasthttp.ResponseHeader {
+	seed := e.seed.Load()
+	if seed == nil {
+		return nil
+	}
+	block := append(make([]byte, 0, 256), "HTTP/1.1 200 OK\r\nDate: "...)
+	block = date.UTC().AppendFormat(block, http.TimeFormat)
+	block = append(block, "\r\n"...)
+	for _, p := range pairs {
+		block = append(append(append(append(block, p[0]...), ": "...), p[1]...), "\r\n"...)
+	}
+	// A length, so that the parser does not take the response as one
+	// that ends with its connection; writing sets the body's.
+	block = append(block, "Content-Length: 0\r\n\r\n"...)
+	t := new(fasthttp.ResponseHeader)
+	seed.CopyTo(t)
+	if err := t.Read(bufio.NewReaderSize(bytes.NewReader(block), len(block)+16)); err != nil {
+		return nil
+	}
+	return t
 }

@@ -55,6 +55,7 @@ func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
 		MaxRequestBodySize:           sc.MaxBodyBytes,
 		MaxConnsPerIP:                sc.MaxConnsPerIP,
 		NoDefaultContentType:         true,
+		NoDefaultDate:                true, // a stored response keeps its Date (serve.go)
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 	}

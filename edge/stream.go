@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/policy"
 )
 
 // streamThrough proxies the origin's answer to this request alone, without
@@ -30,13 +31,7 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 		e.fail(ctx, requestFailure(err))
 		return
 	}
-	for name, vs := range resp.Header {
-		if !storedHeaderSkip[name] {
-			for _, v := range vs {
-				ctx.Response.Header.Add(name, v)
-			}
-		}
-	}
+	e.relayHeader(ctx, resp.Header, func(name string) bool { return storedHeaderSkip[name] })
 	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail="+detail)
 	ctx.SetStatusCode(resp.Status)
 	if resp.Body == nil || ctx.IsHead() {
@@ -111,13 +106,33 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 			}
 		}
 	}
-	for name, vs := range resp.Header {
-		if !slices.Contains(hopHeaders, name) && name != "Content-Length" {
+	e.relayHeader(ctx, resp.Header, func(name string) bool {
+		return slices.Contains(hopHeaders, name) || name == "Content-Length" || name == "Date"
+	})
+	ctx.SetStatusCode(resp.StatusCode)
+	ctx.SetBody(body)
+}
+
+// relayHeader gives ctx's response the origin's fields but those skip
+// names, and the origin's Date (or now, when it sent none).
+func (e *Edge) relayHeader(ctx *fasthttp.RequestCtx, h http.Header, skip func(name string) bool) {
+	var pairs [][2][]byte
+	for name, vs := range h {
+		if !skip(name) {
 			for _, v := range vs {
-				ctx.Response.Header.Add(name, v)
+				pairs = append(pairs, [2][]byte{[]byte(name), []byte(v)})
 			}
 		}
 	}
-	ctx.SetStatusCode(resp.StatusCode)
-	ctx.SetBody(body)
+	date, ok := policy.ParseHTTPDate(h.Get("Date"))
+	if !ok {
+		date = e.cfg.Now()
+	}
+	if t := e.headerTemplate(pairs, date); t != nil {
+		t.CopyTo(&ctx.Response.Header)
+		return
+	}
+	for _, p := range pairs {
+		ctx.Response.Header.AddBytesKV(p[0], p[1])
+	}
 }
