@@ -75,6 +75,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	if meta.tmpl != nil {
 		meta.tmpl.CopyTo(rh)
 	} else {
+		serverDate(rh)
 		for _, p := range meta.pairs {
 			if len(p[0]) == len("Set-Cookie") && string(p[0]) == "Set-Cookie" {
 				rh.AddBytesKV(p[0], p[1]) // one line per cookie
@@ -204,4 +205,11 @@ func (e *Edge) headerTemplate(pairs [][2][]byte, date time.Time) *fasthttp.Respo
 		return nil
 	}
 	return t
+}
+
+// serverDate has fasthttp write its own Date on a response built field by
+// field (a reset header forgets the server's NoDefaultDate).
+func serverDate(rh *fasthttp.ResponseHeader) {
+	rh.Reset()
+	rh.SetNoDefaultContentType(true)
 }

@@ -132,6 +132,7 @@ func (e *Edge) relayHeader(ctx *fasthttp.RequestCtx, h http.Header, skip func(na
 		t.CopyTo(&ctx.Response.Header)
 		return
 	}
+	serverDate(&ctx.Response.Header)
 	for _, p := range pairs {
 		ctx.Response.Header.AddBytesKV(p[0], p[1])
 	}
