@@ -190,6 +190,9 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		metaOf(entry).detail = d.Reason
 		return &fillResult{outcome: ownAnswer, entry: entry, status: statusMissNotStored}
 	}
+	if resp.Status == http.StatusPartialContent {
+		return e.keepPart(fence, site, key, req, entry, resp, body, d, requestedAt)
+	}
 	var own *cache.Entry
 	if len(d.DropHeaders) > 0 {
 		// The fields the cache may not serve again (no-cache="…",
@@ -210,6 +213,28 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	if own != nil {
 		metaOf(own).detail = metaOf(entry).detail
 		res.own = own
+	}
+	return res
+}
+
+// keepPart stores a 206: as the range it holds, combined with a range of
+// the same representation already stored (partial.go). Its answer is the
+// leader's alone: a waiter asked for the whole, or for another range.
+func (e *Edge) keepPart(fence cache.Fence, site *Site, key string, req *fetchRequest, entry *cache.Entry, resp *originResponse, body []byte, d policy.Decision, requestedAt time.Time) *fillResult {
+	p, ok := partOf(resp, body)
+	if !ok || len(d.Vary) > 0 {
+		metaOf(entry).detail = "partial-unusable"
+		return &fillResult{outcome: ownAnswer, entry: entry, status: statusMissNotStored}
+	}
+	d.DropHeaders = append(slices.Clone(d.DropHeaders), "Content-Range") // rebuilt for each answer
+	entry = e.newEntry(site, key, req, resp, body, d, requestedAt)
+	metaOf(entry).part = &p
+	if stored, found := e.cache.Get(entry.Key); found {
+		combine(entry, stored)
+	}
+	res := e.keep(fence, entry, true, statusMissStored, nil)
+	if res.outcome == shared {
+		res.outcome = ownAnswer
 	}
 	return res
 }
@@ -280,15 +305,9 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	for _, h := range d.DropHeaders {
 		drop[http.CanonicalHeaderKey(h)] = true
 	}
-	if site.HideCDNCacheControl {
-		drop["Cdn-Cache-Control"] = true
-	}
-	for _, name := range site.PrivateMeta {
-		drop[http.CanonicalHeaderKey("X-Amz-Meta-"+name)] = true
-	}
 	names := make([]string, 0, len(resp.Header))
 	for name := range resp.Header {
-		if !storedHeaderSkip[name] && !drop[name] {
+		if !storedHeaderSkip[name] && !drop[name] && !site.hidden(name) {
 			names = append(names, name)
 		}
 	}

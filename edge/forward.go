@@ -58,7 +58,7 @@ var poisoning = map[string]bool{
 // from the whole representation.
 var clientOwned = map[string]bool{
 	"If-Match": true, "If-None-Match": true, "If-Modified-Since": true, "If-Unmodified-Since": true,
-	"If-Range": true, "Range": true,
+	"If-Range": true, "Range": true, "X-If-Generation-Match": true, "X-If-Generation-Not-Match": true,
 }
 
 // bucketForwarded are the fields a bucket's origin may answer by.

@@ -112,6 +112,18 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	}
 	defer func() { *kb = key[:0]; keyBufs.Put(kb) }()
 	entry, soft, ok := e.cache.Lookup(b2s(key))
+	if ok && entry.Status == fasthttp.StatusPartialContent {
+		// A stored range answers only a request for a range inside it,
+		// while fresh; anything else is a miss, filled whole.
+		if p := metaOf(entry).part; p == nil || soft || !e.usable(site, entry, now) {
+			ok = false
+		} else if _, covered := p.covers(ctx, entry); !covered {
+			ok = false
+		}
+		if !ok {
+			entry = nil
+		}
+	}
 	if ok && !soft && e.usable(site, entry, now) {
 		e.stats.hits.Add(1)
 		e.serveEntry(ctx, entry, now, statusHit)

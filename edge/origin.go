@@ -205,6 +205,11 @@ func storeOptions(req *fetchRequest) (opts origin.GetOptions, ranged bool) {
 	} else if req.IfNoneMatch != "" || !req.IfModifiedSince.IsZero() {
 		opts.Conditions = origin.Conditions{IfNoneMatch: req.IfNoneMatch, IfModifiedSince: req.IfModifiedSince}
 	}
+	for name, cond := range map[string]**int64{"X-If-Generation-Match": &opts.Conditions.IfGenerationMatch, "X-If-Generation-Not-Match": &opts.Conditions.IfGenerationNotMatch} {
+		if n, err := strconv.ParseInt(h.Get(name), 10, 64); err == nil && req.revalidatingGeneration == 0 {
+			*cond = &n
+		}
+	}
 	if r := h.Get("Range"); r != "" && h.Get("If-Range") == "" {
 		if spec, ok := singleRange(r); ok {
 			opts.Range, ranged = &spec, true

@@ -11,10 +11,12 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/origin"
 )
 
 // recordingOrigin is an upstream whose answer a test writes as a handler,
@@ -497,4 +499,129 @@ func TestHitKeepsTheStoredDate(t *testing.T) {
 	if !strings.HasPrefix(head, "HTTP/1.1 200") {
 		t.Errorf("If-Modified-Since before the stored Date: %q, want 200", strings.SplitN(head, "\r\n", 2)[0])
 	}
+}
+
+// A 206 from the origin is stored as the range it holds (RFC 9111 §3.3):
+// it answers later requests for ranges inside it, never one for the whole.
+func TestPartialResponseStoredAndReused(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"whole"`)
+		w.Header().Set("Content-Range", "bytes 4-9/10")
+		w.WriteHeader(http.StatusPartialContent)
+		fmt.Fprint(w, "456789")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	for i, c := range []struct {
+		rng, body, contentRange string
+		hit                     bool
+	}{
+		{"bytes=-5", "56789", "bytes 5-9/10", false},
+		{"bytes=-5", "56789", "bytes 5-9/10", true},
+		{"bytes=6-7", "67", "bytes 6-7/10", true},
+		{"bytes=0-3", "456789", "bytes 4-9/10", false}, // not held: the origin's own 206
+	} {
+		r := te.get("/p", "Range", c.rng)
+		if r.status != 206 || r.body != c.body || r.h("Content-Range") != c.contentRange || strings.HasPrefix(r.h("Cache-Status"), "edge; hit") != c.hit {
+			t.Errorf("request %d (%s): %d %q %q %q, want 206 %q %q hit %v", i, c.rng, r.status, r.body, r.h("Content-Range"), r.h("Cache-Status"), c.body, c.contentRange, c.hit)
+		}
+	}
+	if r := te.get("/p"); strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("a request for the whole was answered from a stored range: %q", r.h("Cache-Status"))
+	}
+}
+
+// Ranges of one representation (the same strong ETag and length) are
+// combined (RFC 9111 §3.4); once they cover it, it is a complete entry.
+func TestPartialResponsesCombined(t *testing.T) {
+	var n atomic.Int64
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"whole"`)
+		if n.Add(1) == 1 {
+			w.Header().Set("Content-Range", "bytes 0-4/10")
+			w.WriteHeader(http.StatusPartialContent)
+			fmt.Fprint(w, "01234")
+			return
+		}
+		w.Header().Set("Content-Range", "bytes 5-9/10")
+		w.WriteHeader(http.StatusPartialContent)
+		fmt.Fprint(w, "56789")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	if r := te.get("/c", "Range", "bytes=0-1"); r.status != 206 || r.body != "01" {
+		t.Fatalf("first range: %d %q", r.status, r.body)
+	}
+	if r := te.get("/c", "Range", "bytes=7-8"); r.status != 206 || r.body != "78" || r.h("Content-Range") != "bytes 7-8/10" {
+		t.Fatalf("second range: %d %q %q", r.status, r.body, r.h("Content-Range"))
+	}
+	r := te.get("/c")
+	if r.status != 200 || r.body != "0123456789" || !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || r.h("Content-Range") != "" {
+		t.Fatalf("the whole, combined: %d %q %q Content-Range %q", r.status, r.body, r.h("Cache-Status"), r.h("Content-Range"))
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("origin requests: %d, want 2", got)
+	}
+}
+
+// An unsafe method is forwarded by the same rules as a fill: no
+// hop-by-hop or withheld fields, Via and X-Forwarded-For added.
+func TestPassThroughForwardsLikeAFill(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	te := proxyEdge(t, o, edge.Config{})
+	te.do(http.MethodPost, "/form", "Connection", "X-Hop", "X-Hop", "1", "X-Forwarded-Host", "evil.example",
+		"Proxy-Thing", "1", "Authorization", "Bearer t", "If-Match", `"v"`)
+	seen := o.last(t)
+	for name, want := range map[string]string{
+		"X-Hop": "", "X-Forwarded-Host": "", "Proxy-Thing": "", "Authorization": "Bearer t", "If-Match": `"v"`,
+		"Via": "1.1 edge", "X-Forwarded-For": "127.0.0.1",
+	} {
+		if got := seen.Header.Get(name); got != want {
+			t.Errorf("origin saw %s %q, want %q", name, got, want)
+		}
+	}
+}
+
+// What a site keeps from its clients (private x-amz-meta-*, a hidden
+// CDN-Cache-Control) is kept from responses served alone too.
+func TestStreamThroughHidesWhatTheSiteHides(t *testing.T) {
+	te := startEdge(t, func(c *edge.Config, _ *countingStore) {
+		c.MaxObjectSize = 4
+		c.Sites[0].PrivateMeta = []string{"secret"}
+	})
+	if _, err := te.engine.PutObject(ctx, "public", "big", strings.NewReader("0123456789"), origin.PutOptions{Size: 10,
+		UserMeta: map[string]string{"secret": "s", "owner": "ana"}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		r := te.get("/big")
+		if r.body != "0123456789" || r.h("X-Amz-Meta-Secret") != "" || r.h("X-Amz-Meta-Owner") != "ana" {
+			t.Errorf("streamed: %q secret %q owner %q (%s)", r.body, r.h("X-Amz-Meta-Secret"), r.h("X-Amz-Meta-Owner"), r.h("Cache-Status"))
+		}
+	}
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("CDN-Cache-Control", "max-age=60")
+		fmt.Fprint(w, "0123456789")
+	})
+	up := proxyEdge(t, o, edge.Config{MaxObjectSize: 4}, func(s *edge.Site) { s.HideCDNCacheControl = true })
+	for range 2 {
+		if r := up.get("/big"); r.body != "0123456789" || r.h("Cdn-Cache-Control") != "" {
+			t.Errorf("streamed from an upstream: %q CDN-Cache-Control %q", r.body, r.h("Cdn-Cache-Control"))
+		}
+	}
+}
+
+// A site with its own S3 origin hears no purges of that server's writes:
+// purge consistency is refused for it.
+func TestOwnS3OriginNeedsStrongOrTTL(t *testing.T) {
+	ep := &edge.S3Endpoint{URL: "http://127.0.0.1:1"}
+	_, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"a.example"}, Bucket: "b", S3: ep}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "strong or ttl") {
+		t.Errorf("purge site with its own s3: %v", err)
+	}
+	e, err := edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"a.example"}, Bucket: "b", S3: ep, Consistency: edge.ConsistencyStrong}}}, nil)
+	if err != nil {
+		t.Fatalf("strong site with its own s3: %v", err)
+	}
+	e.Close()
 }

@@ -47,6 +47,8 @@ type entryMeta struct {
 	// without one sends none, since Age says the response did not come
 	// from the origin for this request.
 	ageSent bool
+	// part, for a stored 206, is the byte range it holds (partial.go).
+	part *part
 }
 
 // Cost is what the pairs add to the entry's cost: they point into
@@ -94,6 +96,10 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	ttl := int64((entry.FreshFor - age) / time.Second)
 	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, ttl, meta.detail))
 
+	if meta.part != nil {
+		servePart(ctx, entry, meta.part)
+		return
+	}
 	status := entry.Status
 	conditional, ranged := false, false
 	if status == fasthttp.StatusOK {

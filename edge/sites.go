@@ -62,6 +62,22 @@ type Site struct {
 	cacheID string
 }
 
+// hidden reports whether the site keeps a response field from its
+// clients: a private x-amz-meta-*, or CDN-Cache-Control when it hides it.
+func (s *Site) hidden(name string) bool {
+	if name == "Cdn-Cache-Control" {
+		return s.HideCDNCacheControl
+	}
+	if meta, ok := strings.CutPrefix(name, "X-Amz-Meta-"); ok {
+		for _, m := range s.PrivateMeta {
+			if strings.EqualFold(m, meta) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Negotiation: an origin that varies its answer by Accept-Encoding or
 // Accept-Language without sending Vary gets one client's variant cached
 // for every client. These per-site settings close that hole for upstream
@@ -159,6 +175,8 @@ func newSites(list []Site) (*sites, error) {
 			return nil, fmt.Errorf("edge: site %d (%v): set bucket or upstream", i+1, site.Hosts)
 		case site.Bucket != "" && site.Upstream != "":
 			return nil, fmt.Errorf("edge: site %d (%v): set bucket or upstream, not both", i+1, site.Hosts)
+		case site.S3 != nil && (site.Consistency == "" || site.Consistency == ConsistencyPurge):
+			return nil, fmt.Errorf("edge: site %d (%v): a site with its own s3 origin hears no purges of that server's writes: set consistency to strong or ttl", i+1, site.Hosts)
 		case site.Upstream != "" && site.S3 != nil:
 			return nil, fmt.Errorf("edge: site %d (%v): s3 is the origin of a bucket site; an upstream site has its URL", i+1, site.Hosts)
 		case site.Upstream != "":
@@ -175,6 +193,7 @@ func newSites(list []Site) (*sites, error) {
 			}
 			site.Policy = d
 		}
+		site.Policy.AllowPartial = true // stored as ranges (partial.go)
 		site.RequestHeaders.check()
 		if err := site.Negotiation.check(); err != nil {
 			return nil, fmt.Errorf("edge: site %d: %w", i+1, err)

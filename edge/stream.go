@@ -31,7 +31,7 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 		e.fail(ctx, requestFailure(err))
 		return
 	}
-	e.relayHeader(ctx, resp.Header, func(name string) bool { return storedHeaderSkip[name] })
+	e.relayHeader(ctx, resp.Header, func(name string) bool { return storedHeaderSkip[name] || site.hidden(name) })
 	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail="+detail)
 	ctx.SetStatusCode(resp.Status)
 	if resp.Body == nil || ctx.IsHead() {
@@ -75,12 +75,7 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 		e.fail(ctx, errBadTarget)
 		return
 	}
-	for k, v := range ctx.Request.Header.All() {
-		name := http.CanonicalHeaderKey(string(k))
-		if name != "Host" && name != "Content-Length" && !slices.Contains(hopHeaders, name) {
-			req.Header.Add(name, string(v))
-		}
-	}
+	req.Header = originHeader(ctx, site, nil, true)
 	resp, err := e.cfg.HTTPClient.Do(req)
 	if err != nil {
 		e.fail(ctx, requestFailure(err))
