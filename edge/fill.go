@@ -330,7 +330,8 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 			spans = append(spans, span{k0, v0, v0, len(raw)})
 		}
 	}
-	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: resp.Header.Get("Age") != ""}
+	originAge, ageSent := originAge(resp.Header)
+	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent}
 	for i, s := range spans {
 		meta.pairs[i] = [2][]byte{raw[s.k0:s.k1:s.k1], raw[s.v0:s.v1:s.v1]}
 	}
@@ -346,8 +347,21 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		Tags: resp.Tags, Status: resp.Status, Header: raw, Body: body,
 		ETag: resp.ETag, LastModified: resp.LastMod, Generation: resp.Generation,
 		Negative: resp.Status == http.StatusNotFound || resp.Status == http.StatusGone,
-		StoredAt: e.cfg.Now(), InitialAge: d.InitialAge, FreshFor: d.Lifetime,
+		StoredAt: e.cfg.Now(), InitialAge: max(d.InitialAge, originAge), FreshFor: d.Lifetime,
 		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		MustRevalidate: d.MustRevalidate, NoCache: d.NoCache, Meta: meta,
 	}
+}
+
+// originAge is the origin's Age, when it sent a valid one (RFC 9111 §5.1:
+// the first member of the first line, a non-negative integer). A stored
+// entry's initial age (policy's, transit time included) is at least it;
+// a response not stored passes it on.
+func originAge(h http.Header) (time.Duration, bool) {
+	v, _, _ := strings.Cut(h.Get("Age"), ",")
+	n, ok := digits([]byte(strings.TrimSpace(v)))
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(min(n, 1<<31)) * time.Second, true
 }

@@ -323,8 +323,11 @@ func TestUnknownTransferEncodingIsBadGateway(t *testing.T) {
 func TestOriginAgeKeptAndAddedTo(t *testing.T) {
 	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=600")
-		if r.URL.Path == "/aged" {
+		switch r.URL.Path {
+		case "/aged":
 			w.Header().Set("Age", "100")
+		case "/too-old": // stale on arrival, not stored
+			w.Header().Set("Age", "7200")
 		}
 		fmt.Fprint(w, "x")
 	})
@@ -335,6 +338,9 @@ func TestOriginAgeKeptAndAddedTo(t *testing.T) {
 	te.clock.Advance(10 * time.Second)
 	if r := te.get("/aged"); r.h("Age") != "110" || !strings.Contains(r.h("Cache-Status"), "ttl=490") {
 		t.Errorf("hit 10 s later: Age %q, Cache-Status %q, want 110 and ttl=490", r.h("Age"), r.h("Cache-Status"))
+	}
+	if r := te.get("/too-old"); r.h("Age") != "7200" || !strings.Contains(r.h("Cache-Status"), "detail=stale-no-validator") {
+		t.Errorf("a response not stored: Age %q (%s), want the origin's 7200", r.h("Age"), r.h("Cache-Status"))
 	}
 	if r := te.get("/fresh"); r.h("Age") != "" {
 		t.Errorf("miss without an origin Age: Age %q, want none", r.h("Age"))
@@ -494,6 +500,10 @@ func TestHitKeepsTheStoredDate(t *testing.T) {
 	head, _ := rawGet(t, te.addr, "/dated", "If-Modified-Since", originDate)
 	if !strings.HasPrefix(head, "HTTP/1.1 304") {
 		t.Errorf("If-Modified-Since the stored Date, no Last-Modified: %q, want 304", strings.SplitN(head, "\r\n", 2)[0])
+	}
+	head, _ = rawGet(t, te.addr, "/dated", "Range", "bytes=0-1")
+	if !strings.HasPrefix(head, "HTTP/1.1 206 Partial Content\r\n") {
+		t.Errorf("a range of a stored response: %q, want the 206's own reason phrase", strings.SplitN(head, "\r\n", 2)[0])
 	}
 	head, _ = rawGet(t, te.addr, "/dated", "If-Modified-Since", "Tue, 24 Nov 2026 11:58:59 GMT")
 	if !strings.HasPrefix(head, "HTTP/1.1 200") {

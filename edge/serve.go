@@ -210,6 +210,7 @@ func (e *Edge) headerTemplate(pairs [][2][]byte, date time.Time) *fasthttp.Respo
 	if err := t.Read(bufio.NewReaderSize(bytes.NewReader(block), len(block)+16)); err != nil {
 		return nil
 	}
+	t.SetStatusMessage(nil) // the status code's own reason phrase, whatever the code
 	return t
 }
 
