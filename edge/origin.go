@@ -211,37 +211,11 @@ func storeOptions(req *fetchRequest) (opts origin.GetOptions, ranged bool) {
 		}
 	}
 	if r := h.Get("Range"); r != "" && h.Get("If-Range") == "" {
-		if spec, ok := singleRange(r); ok {
+		if spec, ok := origin.ParseRange(r); ok {
 			opts.Range, ranged = &spec, true
 		}
 	}
 	return opts, ranged
-}
-
-// singleRange reads a Range of one byte range; ok is false for anything
-// else, which is then ignored (the whole object is sent, RFC 9110 §14.2).
-func singleRange(v string) (origin.RangeSpec, bool) {
-	spec, ok := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
-	if !ok || strings.Contains(spec, ",") {
-		return origin.RangeSpec{}, false
-	}
-	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
-	if !ok {
-		return origin.RangeSpec{}, false
-	}
-	if first == "" {
-		n, ok := digits([]byte(last))
-		return origin.RangeSpec{Suffix: true, SuffixLength: n}, ok && n > 0
-	}
-	f, ok := digits([]byte(first))
-	if !ok {
-		return origin.RangeSpec{}, false
-	}
-	if last == "" {
-		return origin.RangeSpec{First: f, Last: -1}, true
-	}
-	l, ok := digits([]byte(last))
-	return origin.RangeSpec{First: f, Last: l}, ok && l >= f
 }
 
 // objectHeader is the HTTP form of an object's stored headers, as the

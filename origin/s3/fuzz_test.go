@@ -19,7 +19,7 @@ func FuzzRange(f *testing.F) {
 		f.Add(s, int64(10))
 	}
 	f.Fuzz(func(t *testing.T, h string, size int64) {
-		spec, ok := parseRange(h)
+		spec, ok := origin.ParseRange(h)
 		if !ok {
 			return
 		}

@@ -70,7 +70,7 @@ func (h *Handler) uploadPartCopy(r *request) error {
 	}
 	opts := origin.GetOptions{Conditions: cond}
 	if s := r.header("x-amz-copy-source-range"); s != "" {
-		spec, ok := parseRange(s)
+		spec, ok := origin.ParseRange(s)
 		if !ok || spec.Suffix || spec.Last < 0 {
 			return errInvalidArgument.withMessage("The x-amz-copy-source-range value must be of the form bytes=first-last.")
 		}

@@ -243,7 +243,7 @@ func (r *request) readOptions() (origin.GetOptions, error) {
 		opts.PartNumber = n
 		return opts, nil // a part is a range: Range does not apply
 	}
-	if spec, ok := parseRange(r.header("Range")); ok {
+	if spec, ok := origin.ParseRange(r.header("Range")); ok {
 		opts.Range = &spec
 	}
 	return opts, nil
