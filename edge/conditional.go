@@ -28,12 +28,18 @@ func scanRequest(h *fasthttp.RequestHeader) (conditional, ranged bool) {
 }
 
 // The origin's generation conditions (as GCS's ifGenerationMatch), decided
-// from the cache when the stored entry carries its generation; an entry
-// from an origin without generations ignores them, as that origin does.
+// from the cache when the stored entry carries its generation; otherwise
+// the request is forwarded, for the origin to decide.
 const (
 	ifGenerationMatch    = "X-If-Generation-Match"
 	ifGenerationNotMatch = "X-If-Generation-Not-Match"
 )
+
+// generationConditional reports whether a request carries a generation
+// condition.
+func generationConditional(h *fasthttp.RequestHeader) bool {
+	return len(h.Peek(ifGenerationMatch)) > 0 || len(h.Peek(ifGenerationNotMatch)) > 0
+}
 
 // preconditionFailed evaluates If-Match, else If-Unmodified-Since (RFC 9110
 // §13.2.2 steps 1 and 2): a resumed download must not get ranges of a

@@ -635,3 +635,28 @@ func TestOwnS3OriginNeedsStrongOrTTL(t *testing.T) {
 	}
 	e.Close()
 }
+
+// Generation conditions on an entry without a generation (an upstream
+// that has none) go to the origin, which decides.
+func TestGenerationConditionsForwardedWhenUnknown(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.Header.Get("X-If-Generation-Match") == "7" {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		fmt.Fprint(w, "x")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	te.get("/g")
+	if r := te.get("/g"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Fatalf("not stored: %q", r.h("Cache-Status"))
+	}
+	r := te.get("/g", "X-If-Generation-Match", "7")
+	if r.status != http.StatusPreconditionFailed || !strings.Contains(r.h("Cache-Status"), "generation-unknown") {
+		t.Errorf("generation condition on an entry without one: %d %q, want the origin's 412", r.status, r.h("Cache-Status"))
+	}
+	if got := o.last(t).Header.Get("X-If-Generation-Match"); got != "7" {
+		t.Errorf("origin saw X-If-Generation-Match %q", got)
+	}
+}
