@@ -125,13 +125,12 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		}
 	}
 	if ok && !soft && e.usable(site, entry, now) {
-		if entry.Generation == 0 && generationConditional(&ctx.Request.Header) {
+		if !e.serveEntry(ctx, entry, now, statusHit) {
 			// Only the origin can say: the stored response has no generation.
 			e.streamThrough(ctx, site, path, "generation-unknown")
 			return
 		}
 		e.stats.hits.Add(1)
-		e.serveEntry(ctx, entry, now, statusHit)
 		return
 	}
 	if ok && e.servableWhileRefreshing(site, entry, soft, now) {

@@ -71,9 +71,19 @@ func metaOf(e *cache.Entry) *entryMeta {
 
 // serveEntry answers from an entry: conditional requests, ranges and HEAD
 // included. The body is shared with the cache, never copied.
-func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time.Time, cs cacheStatus) {
+//
+// A hit of an entry without a generation that a generation condition
+// applies to is not served (false): only the origin can answer it.
+func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time.Time, cs cacheStatus) bool {
 	rh := &ctx.Response.Header
 	meta := metaOf(entry)
+	conditional, ranged := false, false
+	if entry.Status == fasthttp.StatusOK && meta.part == nil {
+		conditional, ranged = scanRequest(&ctx.Request.Header)
+		if conditional && cs == statusHit && entry.Generation == 0 && generationConditional(&ctx.Request.Header) {
+			return false
+		}
+	}
 	if meta.tmpl != nil {
 		meta.tmpl.CopyTo(rh)
 	} else {
@@ -98,38 +108,34 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 
 	if meta.part != nil {
 		servePart(ctx, entry, meta.part)
-		return
-	}
-	status := entry.Status
-	conditional, ranged := false, false
-	if status == fasthttp.StatusOK {
-		conditional, ranged = scanRequest(&ctx.Request.Header)
+		return true
 	}
 	if conditional && preconditionFailed(&ctx.Request.Header, entry) {
 		ctx.Response.ResetBody()
 		ctx.SetStatusCode(fasthttp.StatusPreconditionFailed)
-		return
+		return true
 	}
 	if conditional && notModified(&ctx.Request.Header, entry) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		rh.Del(fasthttp.HeaderContentType)
 		rh.Del(fasthttp.HeaderContentEncoding)
 		ctx.Response.SkipBody = true
-		return
+		return true
 	}
-	ctx.SetStatusCode(status)
+	ctx.SetStatusCode(entry.Status)
 	body := entry.Body
 	if ranged && ifRangeHolds(&ctx.Request.Header, entry) {
 		if served := serveRanges(ctx, entry); served {
-			return
+			return true
 		}
 	}
 	if ctx.IsHead() {
 		ctx.Response.SkipBody = true
 		rh.SetContentLength(len(body))
-		return
+		return true
 	}
 	ctx.Response.SetBodyRaw(body)
+	return true
 }
 
 var (
