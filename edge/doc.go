@@ -14,12 +14,18 @@
 //     (path.go, vary.go).
 //   - Hit. A fresh entry is served from memory: conditional requests and
 //     ranges are answered from it (conditional.go, ranges.go), with Age and
-//     an RFC 9211 Cache-Status (serve.go).
+//     an RFC 9211 Cache-Status (serve.go). Its header, the response's own
+//     Date included, is a parsed template the hit copies whole. A stored
+//     206 answers only ranges inside it (partial.go).
 //   - Stale. An entry within stale-while-revalidate, or soft-purged, is
 //     served while one background refresh per key revalidates it
 //     (refresh.go); a stale entry with a validator is revalidated with a
 //     conditional request, and served within stale-if-error when the
 //     origin fails.
+//   - Origins. Bucket sites read the embedded store (FromStore) or an S3
+//     endpoint (FromS3, NewS3Origin: signed with SigV4 for a private
+//     bucket, revalidated by HEAD), upstream sites their URL (origin.go,
+//     s3origin.go); what a request carries to them is forward.go's.
 //   - Miss. Concurrent misses of a key make one origin request (fill.go).
 //     A waiter is given the answer only if it could be stored and reused
 //     fresh and is the waiter's own variant; otherwise the waiter makes its

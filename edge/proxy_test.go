@@ -660,3 +660,32 @@ func TestGenerationConditionsForwardedWhenUnknown(t *testing.T) {
 		t.Errorf("origin saw X-If-Generation-Match %q", got)
 	}
 }
+
+// Through the edge: an Expires that is not a valid HTTP-date means
+// already expired (RFC 9111 §5.3), and a CDN-Cache-Control with a
+// directive of the wrong type is ignored as a whole (RFC 9213 §2.1).
+func TestMalformedFreshnessFields(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/expires-one-digit-hour":
+			w.Header().Set("Expires", "Thu, 01 Jan 2099 1:00:00 GMT")
+		case "/expires-lower-case-zone":
+			w.Header().Set("Expires", "Thu, 01 Jan 2099 01:00:00 gmt")
+		case "/expires-valid":
+			w.Header().Set("Expires", "Thu, 01 Jan 2099 01:00:00 GMT")
+		case "/cdn-string":
+			w.Header().Set("CDN-Cache-Control", `max-age="600"`)
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		fmt.Fprint(w, "x")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	for path, hit := range map[string]bool{
+		"/expires-one-digit-hour": false, "/expires-lower-case-zone": false, "/expires-valid": true, "/cdn-string": false,
+	} {
+		te.get(path)
+		if r := te.get(path); strings.HasPrefix(r.h("Cache-Status"), "edge; hit") != hit {
+			t.Errorf("%s: second request %q, want hit %v", path, r.h("Cache-Status"), hit)
+		}
+	}
+}
