@@ -273,7 +273,7 @@ func TestPortTakenMeanwhile(t *testing.T) {
 	s := &Server{AccessKey: "ak", SecretKey: "sk", Region: Region, Dir: dir, bin: Binary(t), log: filepath.Join(dir, "versitygw.log")}
 	t.Cleanup(s.stop)
 	if err := s.start(l.Addr().(*net.TCPAddr).Port, dir); !errors.Is(err, errPortTaken) {
-		t.Fatalf("start on a taken port: %v, want errPortTaken\n%s", err, s.logTail())
+		t.Fatalf("start on a taken port: %v, want errPortTaken\n%s", err, s.logFile().Tail(30))
 	}
 	if s.cmd != nil {
 		t.Fatal("a gateway that failed to bind is still recorded as running")

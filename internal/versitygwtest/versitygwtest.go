@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecdn/edge/internal/proclog"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -202,14 +204,14 @@ func Start(t testing.TB) *Server {
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("versitygwtest: %s", s.logTail())
+			t.Logf("versitygwtest: %s", s.logFile().Tail(30))
 		}
 	})
 
 	var err error
 	for range bindAttempts {
 		var port int
-		if port, err = freePort(); err != nil {
+		if port, err = proclog.FreePort(); err != nil {
 			t.Fatalf("versitygwtest: %v", err)
 		}
 		if err = s.start(port, filepath.Join(base, "home")); err == nil {
@@ -219,7 +221,7 @@ func Start(t testing.TB) *Server {
 			break
 		}
 	}
-	t.Fatalf("versitygwtest: %v\n%s", err, s.logTail())
+	t.Fatalf("versitygwtest: %v\n%s", err, s.logFile().Tail(30))
 	return nil
 }
 
@@ -271,13 +273,13 @@ func (s *Server) start(port int, home string) error {
 		select {
 		case <-exited:
 			s.cmd, s.exited = nil, nil
-			if strings.Contains(s.logSince(logStart), "address already in use") {
+			if strings.Contains(s.logFile().Since(logStart), "address already in use") {
 				return fmt.Errorf("%w: %s: %s", errPortTaken, addr, cmd.ProcessState)
 			}
 			return fmt.Errorf("versitygw on %s: %s", addr, cmd.ProcessState)
 		default:
 		}
-		if strings.Contains(s.logSince(logStart), readyBanner) && healthy(client, endpoint) {
+		if strings.Contains(s.logFile().Since(logStart), readyBanner) && healthy(client, endpoint) {
 			s.Endpoint = endpoint
 			return nil
 		}
@@ -315,37 +317,6 @@ func (s *Server) stop() {
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // anything it left in its group
 	s.cmd, s.exited = nil, nil
-}
-
-// freePort is a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (s *Server) logSince(off int64) string {
-	b, err := os.ReadFile(s.log)
-	if err != nil || int64(len(b)) < off {
-		return ""
-	}
-	return string(b[off:])
-}
-
-// logTail is the end of the gateway's output, for failure messages.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.log)
-	if err != nil {
-		return "(no versitygw log: " + err.Error() + ")"
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > 30 {
-		lines = lines[len(lines)-30:]
-	}
-	return "versitygw log (" + s.log + "), last lines:\n" + string(bytes.Join(lines, []byte("\n")))
 }
 
 // Client is an aws-sdk-go-v2 S3 client of the server: path-style, signed
@@ -423,3 +394,5 @@ func (s *Server) Sign(t testing.TB, req *http.Request) {
 		t.Fatalf("versitygwtest: sign %s %s: %v", req.Method, req.URL, err)
 	}
 }
+
+func (s *Server) logFile() proclog.Log { return proclog.Log{Path: s.log, Name: "versitygw"} }

@@ -25,7 +25,7 @@ func TestPortTakenMeanwhile(t *testing.T) {
 	s.log = filepath.Join(s.dir, "redis.log")
 	t.Cleanup(s.stop)
 	if err := s.start(); !errors.Is(err, errPortTaken) {
-		t.Fatalf("start on a taken port: %v, want errPortTaken\n%s", err, s.logTail())
+		t.Fatalf("start on a taken port: %v, want errPortTaken\n%s", err, s.logFile().Tail(20))
 	}
 	if s.Pid() != 0 {
 		t.Fatal("a server that failed to bind is still recorded as running")

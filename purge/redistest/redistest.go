@@ -11,7 +11,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -26,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgecdn/edge/internal/proclog"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -103,11 +104,11 @@ func StartWith(t testing.TB, opts Options) *Server {
 
 	var last error
 	for range bindAttempts {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = proclog.FreePort(); err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
 		if opts.TLS {
-			if s.tlsPort, err = freePort(); err != nil {
+			if s.tlsPort, err = proclog.FreePort(); err != nil {
 				t.Fatalf("redistest: %v", err)
 			}
 		}
@@ -118,7 +119,7 @@ func StartWith(t testing.TB, opts Options) *Server {
 			break
 		}
 	}
-	t.Fatalf("redistest: %v\n%s", last, s.logTail())
+	t.Fatalf("redistest: %v\n%s", last, s.logFile().Tail(20))
 	return nil
 }
 
@@ -218,7 +219,7 @@ func (s *Server) Restart() {
 	s.killLocked()
 	s.mu.Unlock()
 	if err := s.start(); err != nil {
-		s.t.Fatalf("redistest: restart on %s: %v\n%s", s.Addr(), err, s.logTail())
+		s.t.Fatalf("redistest: restart on %s: %v\n%s", s.Addr(), err, s.logFile().Tail(20))
 	}
 }
 
@@ -314,7 +315,7 @@ func (s *Server) start() error {
 			s.mu.Lock()
 			s.cmd, s.exited = nil, nil
 			s.mu.Unlock()
-			if strings.Contains(s.logSince(logStart), "Address already in use") {
+			if strings.Contains(s.logFile().Since(logStart), "Address already in use") {
 				return fmt.Errorf("%w: %s", errPortTaken, cmd.ProcessState)
 			}
 			return fmt.Errorf("redis-server %s", cmd.ProcessState)
@@ -322,7 +323,7 @@ func (s *Server) start() error {
 		}
 		// Our process logged that it listens (so the port is ours, not a
 		// stranger's) and it answers.
-		if strings.Contains(s.logSince(logStart), "Ready to accept connections") && ping(s.Addr()) == nil {
+		if strings.Contains(s.logFile().Since(logStart), "Ready to accept connections") && ping(s.Addr()) == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -385,33 +386,4 @@ func ping(addr string) error {
 	return nil
 }
 
-// freePort is a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (s *Server) logSince(off int64) string {
-	b, err := os.ReadFile(s.log)
-	if err != nil || int64(len(b)) < off {
-		return ""
-	}
-	return string(b[off:])
-}
-
-// logTail is the end of the server's log, for failure messages.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.log)
-	if err != nil {
-		return "(no redis-server log: " + err.Error() + ")"
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return "redis-server log (" + s.log + "), last lines:\n" + string(bytes.Join(lines, []byte("\n")))
-}
+func (s *Server) logFile() proclog.Log { return proclog.Log{Path: s.log, Name: "redis-server"} }
