@@ -73,7 +73,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 	case res.outcome == failed:
 		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
 			e.stats.staleIfError.Add(1)
-			e.serveEntry(ctx, stale, e.cfg.Now(), statusStaleIfError)
+			e.serveOrForward(ctx, site, path, stale, e.cfg.Now(), statusStaleIfError)
 			return
 		}
 		f := res.err
@@ -87,7 +87,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		e.rememberTooBig(key, e.cfg.Now())
 		e.streamThrough(ctx, site, path, "too-big")
 	case leader:
-		e.serveEntry(ctx, cmp.Or(res.own, res.entry), e.cfg.Now(), res.status)
+		e.serveOrForward(ctx, site, path, cmp.Or(res.own, res.entry), e.cfg.Now(), res.status)
 	case res.outcome == purgedDuring:
 		e.streamThrough(ctx, site, path, "purged-during-fill")
 	case res.outcome == ownAnswer:
@@ -101,7 +101,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		}
 		e.streamThrough(ctx, site, path, "vary-mismatch")
 	default:
-		e.serveEntry(ctx, res.entry, e.cfg.Now(), res.status|collapsed)
+		e.serveOrForward(ctx, site, path, res.entry, e.cfg.Now(), res.status|collapsed)
 	}
 }
 
@@ -202,11 +202,12 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		own = e.newEntry(site, key, req, resp, body, full, requestedAt)
 	}
 	vary := sentValues(req.Header, d.Vary)
-	if len(d.Vary) > 0 && !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
-		// First sight of these Vary names for the URI: later requests are
-		// keyed by their values, and this response is stored under the
-		// values this fill sent.
-		e.learnVary(req.Primary, d.Vary)
+	if len(d.Vary) > 0 {
+		if !slices.Equal(e.varyOf([]byte(req.Primary)), d.Vary) {
+			e.learnVary(req.Primary, d.Vary) // later requests are keyed by their values
+		}
+		// Stored under the values this fill sent, which are not always the
+		// request's: a field its Connection names is not sent.
 		entry.Key = string(appendVaryValues([]byte(req.Primary), d.Vary, vary))
 	}
 	res = e.keep(fence, entry, true, statusMissStored, vary)
@@ -230,7 +231,7 @@ func (e *Edge) keepPart(fence cache.Fence, site *Site, key string, req *fetchReq
 	entry = e.newEntry(site, key, req, resp, body, d, requestedAt)
 	metaOf(entry).part = &p
 	if stored, found := e.cache.Get(entry.Key); found {
-		combine(entry, stored)
+		combine(entry, stored, e.cfg.MaxObjectSize)
 	}
 	res := e.keep(fence, entry, true, statusMissStored, nil)
 	if res.outcome == shared {
@@ -273,7 +274,7 @@ func sentValues(sent http.Header, names []string) map[string]string {
 	}
 	out := make(map[string]string, len(names))
 	for _, n := range names {
-		out[n] = sent.Get(n)
+		out[n] = strings.Join(sent.Values(n), ", ")
 	}
 	return out
 }

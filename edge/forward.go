@@ -178,7 +178,11 @@ func clientIP(ctx *fasthttp.RequestCtx) string {
 // 102) on ctx's connection ahead of the final one (RFC 9110 §15.2: a
 // proxy forwards them); none go to an HTTP/1.0 client, which does not
 // know them. It may only run while ctx's handler waits for the origin.
-// Interim responses are never stored.
+// Interim responses are never stored. Caveat: fasthttp flushes a response
+// only once no pipelined request is waiting, and this writes on the
+// connection itself, so a client that pipelines may see the interim
+// response ahead of the end of its previous answer (its own connection
+// only; interim responses carry no body).
 func interimRelay(ctx *fasthttp.RequestCtx) func(int, textproto.MIMEHeader) {
 	if !ctx.Request.Header.IsHTTP11() {
 		return nil

@@ -125,12 +125,8 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		}
 	}
 	if ok && !soft && e.usable(site, entry, now) {
-		if !e.serveEntry(ctx, entry, now, statusHit) {
-			// Only the origin can say: the stored response has no generation.
-			e.streamThrough(ctx, site, path, "generation-unknown")
-			return
-		}
 		e.stats.hits.Add(1)
+		e.serveOrForward(ctx, site, path, entry, now, statusHit)
 		return
 	}
 	if ok && e.servableWhileRefreshing(site, entry, soft, now) {
@@ -139,7 +135,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		if soft {
 			cs = statusSoftPurged
 		}
-		e.serveEntry(ctx, entry, now, cs)
+		e.serveOrForward(ctx, site, path, entry, now, cs)
 		full := string(key)
 		e.refreshInBackground(site, full, full[:primary], path, ctx, entry)
 		return

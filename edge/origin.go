@@ -296,15 +296,7 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 	if err != nil {
 		return nil, err
 	}
-	h := resp.Header.Clone()
-	for _, v := range h.Values("Connection") { // fields for that connection only (RFC 9110 §7.6.1)
-		for name := range strings.SplitSeq(v, ",") {
-			h.Del(strings.TrimSpace(name))
-		}
-	}
-	for _, name := range hopHeaders {
-		h.Del(name)
-	}
+	h := endToEnd(resp.Header)
 	gen, _ := strconv.ParseInt(resp.Header.Get("X-Object-Generation"), 10, 64)
 	out := &originResponse{Status: resp.StatusCode, Header: h, Size: resp.ContentLength, Generation: gen, ETag: validETag(h.Get("ETag"))}
 	if t, ok := policy.ParseHTTPDate(h.Get("Last-Modified")); ok {
@@ -321,6 +313,22 @@ func fetchHTTP(ctx context.Context, client *http.Client, target string, req *fet
 	}
 	out.Body = resp.Body
 	return out, nil
+}
+
+// endToEnd is a copy of an origin's response fields without the
+// hop-by-hop ones and those its Connection names, which are for that
+// connection only (RFC 9110 §7.6.1).
+func endToEnd(header http.Header) http.Header {
+	h := header.Clone()
+	for _, v := range h.Values("Connection") {
+		for name := range strings.SplitSeq(v, ",") {
+			h.Del(strings.TrimSpace(name))
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+	return h
 }
 
 func splitList(s string) []string {

@@ -58,8 +58,9 @@ func partOf(resp *originResponse, body []byte) (part, bool) {
 // combine merges a stored partial entry's range into entry's when both
 // are parts of the same representation (the same strong entity-tag and
 // length) and the ranges overlap or touch; a whole representation becomes
-// a 200. It reports whether it combined.
-func combine(entry, stored *cache.Entry) bool {
+// a 200. Ranges that would together exceed limit bytes are not combined.
+// It reports whether it combined.
+func combine(entry, stored *cache.Entry, limit int64) bool {
 	p, q := metaOf(entry).part, metaOf(stored).part
 	if p == nil || q == nil || p.size != q.size || entry.ETag == "" || entry.ETag[0] == 'W' || entry.ETag != stored.ETag {
 		return false
@@ -69,6 +70,9 @@ func combine(entry, stored *cache.Entry) bool {
 		return false // a gap between them
 	}
 	start, end := min(p.start, q.start), max(pEnd, qEnd)
+	if end-start > limit {
+		return false
+	}
 	body := make([]byte, end-start)
 	copy(body[q.start-start:], stored.Body)
 	copy(body[p.start-start:], entry.Body) // the newer bytes win

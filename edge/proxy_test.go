@@ -689,3 +689,82 @@ func TestMalformedFreshnessFields(t *testing.T) {
 		}
 	}
 }
+
+// A stored range is judged by its representation's validators: If-Match
+// of another tag is 412, If-None-Match of its own 304.
+func TestPartialAnswersPreconditions(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"whole"`)
+		w.Header().Set("Content-Range", "bytes 4-9/10")
+		w.WriteHeader(http.StatusPartialContent)
+		fmt.Fprint(w, "456789")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	te.get("/p", "Range", "bytes=-5")
+	if r := te.get("/p", "Range", "bytes=5-9", "If-Match", `"other"`); r.status != http.StatusPreconditionFailed {
+		t.Errorf("If-Match of another tag on a stored range: %d %q", r.status, r.body)
+	}
+	if r := te.get("/p", "Range", "bytes=5-9", "If-None-Match", `"whole"`); r.status != http.StatusNotModified {
+		t.Errorf("If-None-Match of its tag on a stored range: %d %q", r.status, r.body)
+	}
+	if r := te.get("/p", "Range", "bytes=5-9", "If-Match", `"whole"`); r.status != 206 || r.body != "56789" {
+		t.Errorf("If-Match of its tag on a stored range: %d %q", r.status, r.body)
+	}
+}
+
+// A generation condition on a miss of an origin without generations is
+// the origin's to answer, not lost in the fill.
+func TestGenerationConditionOnAMiss(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.Header.Get("X-If-Generation-Match") == "7" {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		fmt.Fprint(w, "x")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	if r := te.get("/g", "X-If-Generation-Match", "7"); r.status != http.StatusPreconditionFailed {
+		t.Errorf("miss with a generation condition: %d %q, want the origin's 412", r.status, r.h("Cache-Status"))
+	}
+}
+
+// Cache poisoning through the fields a response varies by: what is
+// stored under a value is what the origin answered for that value —
+// whether the attacker's request repeats the field or names it in its
+// Connection (so it is not sent).
+func TestVaryKeyIsWhatWasSent(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "X-Lang")
+		fmt.Fprint(w, "lang="+strings.Join(r.Header.Values("X-Lang"), "|"))
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	te.get("/v", "X-Lang", "en") // the edge learns the Vary
+	rawGet(t, te.addr, "/v", "X-Lang", "fr", "Connection", "X-Lang")
+	if r := te.get("/v", "X-Lang", "fr"); r.body != "lang=fr" {
+		t.Errorf("after an attack naming X-Lang in Connection, X-Lang: fr got %q (%s)", r.body, r.h("Cache-Status"))
+	}
+	rawGet(t, te.addr, "/d", "X-Lang", "de", "X-Lang", "<script>evil</script>")
+	if r := te.get("/d", "X-Lang", "de"); r.body != "lang=de" {
+		t.Errorf("after an attack repeating X-Lang, X-Lang: de got %q (%s)", r.body, r.h("Cache-Status"))
+	}
+}
+
+// A 304 from a stored entry carries no Content-Length of its own (the
+// representation's is 4 bytes; RFC 9110 §8.6).
+func TestNotModifiedHitHasNoContentLengthZero(t *testing.T) {
+	url := startRawOrigin(t, func(string) string {
+		return "HTTP/1.1 200 OK\r\nETag: \"v\"\r\nCache-Control: max-age=600\r\nContent-Length: 4\r\n\r\nbody"
+	})
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: url}}}, nil)
+	rawGet(t, te.addr, "/x")
+	head, _ := rawGet(t, te.addr, "/x", "If-None-Match", `"v"`)
+	if !strings.HasPrefix(head, "HTTP/1.1 304") || strings.Contains(head, "Content-Length: 0") {
+		t.Errorf("304 from the cache:\n%s", head)
+	}
+	if head, body := rawGet(t, te.addr, "/x"); !strings.Contains(head, "Content-Length: 4\r\n") || body != "body" {
+		t.Errorf("200 from the cache:\n%s\n%q", head, body)
+	}
+}

@@ -89,12 +89,18 @@ func (o *s3Origin) objectURL(bucket, key string) string {
 }
 
 // s3Escape escapes a key as SigV4 canonicalises S3 paths: every byte but
-// the unreserved characters and '/' as %XX.
+// the unreserved characters and '/' as %XX. The dots of a "." or ".."
+// segment are escaped too: a server or proxy that normalises paths would
+// otherwise read another bucket's object with the edge's signature.
 func s3Escape(key string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(key); i++ {
 		c := key[i]
+		if c == '.' && dotSegment(key, i) {
+			b.WriteString("%2E")
+			continue
+		}
 		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~/", c) >= 0 {
 			b.WriteByte(c)
 			continue
@@ -104,6 +110,20 @@ func s3Escape(key string) string {
 		b.WriteByte(hex[c&15])
 	}
 	return b.String()
+}
+
+// dotSegment reports whether key[i] belongs to a segment that is "." or
+// "..".
+func dotSegment(key string, i int) bool {
+	start := strings.LastIndexByte(key[:i], '/') + 1
+	end := strings.IndexByte(key[i:], '/')
+	if end < 0 {
+		end = len(key)
+	} else {
+		end += i
+	}
+	seg := key[start:end]
+	return seg == "." || seg == ".."
 }
 
 // sign signs hreq in place when the origin has a key pair.

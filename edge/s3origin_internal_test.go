@@ -30,3 +30,14 @@ func TestS3ObjectURL(t *testing.T) {
 		t.Errorf("String: %q", s)
 	}
 }
+
+// Dot segments of a key never reach the origin as dot segments.
+func TestS3EscapeDotSegments(t *testing.T) {
+	for key, want := range map[string]string{
+		"../other/k": "%2E%2E/other/k", "a/./b": "a/%2E/b", "a/..": "a/%2E%2E", "a..b/.c/..d": "a..b/.c/..d", "...": "...",
+	} {
+		if got := s3Escape(key); got != want {
+			t.Errorf("%q: %q, want %q", key, got, want)
+		}
+	}
+}

@@ -72,15 +72,17 @@ func metaOf(e *cache.Entry) *entryMeta {
 // serveEntry answers from an entry: conditional requests, ranges and HEAD
 // included. The body is shared with the cache, never copied.
 //
-// A hit of an entry without a generation that a generation condition
-// applies to is not served (false): only the origin can answer it.
+// An entry without a generation that a generation condition applies to
+// is not served (false): only the origin can answer it.
 func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time.Time, cs cacheStatus) bool {
 	rh := &ctx.Response.Header
 	meta := metaOf(entry)
 	conditional, ranged := false, false
-	if entry.Status == fasthttp.StatusOK && meta.part == nil {
+	if entry.Status == fasthttp.StatusOK || meta.part != nil {
+		// A part's validators are its representation's: preconditions are
+		// judged by them as for a whole one.
 		conditional, ranged = scanRequest(&ctx.Request.Header)
-		if conditional && cs == statusHit && entry.Generation == 0 && generationConditional(&ctx.Request.Header) {
+		if conditional && entry.Generation == 0 && generationConditional(&ctx.Request.Header) {
 			return false
 		}
 	}
@@ -106,10 +108,6 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	ttl := int64((entry.FreshFor - age) / time.Second)
 	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, ttl, meta.detail))
 
-	if meta.part != nil {
-		servePart(ctx, entry, meta.part)
-		return true
-	}
 	if conditional && preconditionFailed(&ctx.Request.Header, entry) {
 		ctx.Response.ResetBody()
 		ctx.SetStatusCode(fasthttp.StatusPreconditionFailed)
@@ -120,6 +118,10 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 		rh.Del(fasthttp.HeaderContentType)
 		rh.Del(fasthttp.HeaderContentEncoding)
 		ctx.Response.SkipBody = true
+		return true
+	}
+	if meta.part != nil {
+		servePart(ctx, entry, meta.part)
 		return true
 	}
 	ctx.SetStatusCode(entry.Status)
@@ -216,8 +218,17 @@ func (e *Edge) headerTemplate(pairs [][2][]byte, date time.Time) *fasthttp.Respo
 	if err := t.Read(bufio.NewReaderSize(bytes.NewReader(block), len(block)+16)); err != nil {
 		return nil
 	}
-	t.SetStatusMessage(nil) // the status code's own reason phrase, whatever the code
+	t.SetStatusMessage(nil)             // the status code's own reason phrase, whatever the code
+	t.Del(fasthttp.HeaderContentLength) // the body's length is set when written; a 304 sends none
 	return t
+}
+
+// serveOrForward answers ctx from entry, or, when only the origin can
+// (see serveEntry), with the origin's own answer.
+func (e *Edge) serveOrForward(ctx *fasthttp.RequestCtx, site *Site, path []byte, entry *cache.Entry, now time.Time, cs cacheStatus) {
+	if !e.serveEntry(ctx, entry, now, cs) {
+		e.streamThrough(ctx, site, path, "generation-unknown")
+	}
 }
 
 // serverDate has fasthttp write its own Date on a response built field by

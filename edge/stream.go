@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -101,8 +100,8 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 			}
 		}
 	}
-	e.relayHeader(ctx, resp.Header, func(name string) bool {
-		return slices.Contains(hopHeaders, name) || name == "Content-Length" || name == "Date"
+	e.relayHeader(ctx, endToEnd(resp.Header), func(name string) bool {
+		return name == "Content-Length" || site.hidden(name)
 	})
 	ctx.SetStatusCode(resp.StatusCode)
 	ctx.SetBody(body)
@@ -113,7 +112,7 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 func (e *Edge) relayHeader(ctx *fasthttp.RequestCtx, h http.Header, skip func(name string) bool) {
 	var pairs [][2][]byte
 	for name, vs := range h {
-		if !skip(name) {
+		if name != "Date" && !skip(name) { // Date: the template's own
 			for _, v := range vs {
 				pairs = append(pairs, [2][]byte{[]byte(name), []byte(v)})
 			}

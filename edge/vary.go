@@ -30,10 +30,23 @@ func appendVary(key []byte, site *Site, names []string, h *fasthttp.RequestHeade
 		if name == "accept-encoding" && site.Negotiation.AcceptEncoding == NegotiationKey {
 			key = append(key, normalEncoding(h.Peek(name))...)
 		} else {
-			key = append(key, h.Peek(name)...)
+			key = appendLines(key, h.PeekAll(name))
 		}
 	}
 	return key
+}
+
+// appendLines appends a field's lines joined as one value (RFC 9110
+// §5.3): a request selects a variant by all of them, as all reach the
+// origin.
+func appendLines(b []byte, lines [][]byte) []byte {
+	for i, v := range lines {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, v...)
+	}
+	return b
 }
 
 // appendVaryValues is appendVary with the values given by name.
@@ -54,7 +67,7 @@ func variantValue(site *Site, name string, h *fasthttp.RequestHeader) string {
 	if strings.EqualFold(name, "Accept-Encoding") && site.Negotiation.AcceptEncoding == NegotiationKey {
 		return normalEncoding(h.Peek(name))
 	}
-	return string(h.Peek(name))
+	return string(appendLines(nil, h.PeekAll(name)))
 }
 
 // negotiated is what an upstream site sends of Accept-Encoding or
@@ -72,7 +85,7 @@ func negotiated(site *Site, name string, vary []string, h *fasthttp.RequestHeade
 	case mode == NegotiationStrip && !slices.Contains(vary, strings.ToLower(name)):
 		return ""
 	}
-	return string(h.Peek(name))
+	return string(appendLines(nil, h.PeekAll(name)))
 }
 
 // normalEncoding reduces an Accept-Encoding to the one coding a cache
