@@ -100,6 +100,13 @@ type Defaults struct {
 	AllowPartial bool
 	// MaxTTL caps every freshness lifetime, explicit or not. Zero: no cap.
 	MaxTTL time.Duration
+	// SilentTTL, when set, is the lifetime of a response whose origin
+	// states no freshness, by status; false means such a response is not
+	// stored. It replaces NegativeTTL, the heuristic and DefaultTTL.
+	SilentTTL func(status int) (time.Duration, bool)
+	// OverrideTTL, when set, is the lifetime of every storable response,
+	// whatever freshness the origin states.
+	OverrideTTL *time.Duration
 }
 
 // SetCookieRule is what Defaults.SetCookie says of responses with
@@ -143,8 +150,8 @@ type Decision struct {
 	// for the edge's cache key.
 	Vary []string
 	// Heuristic is set when the origin stated no freshness and Lifetime
-	// comes from Last-Modified or DefaultTTL (it may be zero); Negative when
-	// it is NegativeTTL.
+	// comes from Last-Modified, DefaultTTL or SilentTTL (it may be zero);
+	// Negative when it is NegativeTTL (or SilentTTL's, for a 404 or 410).
 	Heuristic, Negative bool
 	// Governing is the field that set the policy: "Cdn-Cache-Control",
 	// "Surrogate-Control" or "Cache-Control".
@@ -234,10 +241,23 @@ func (d Defaults) setLifetime(dec *Decision, status int, ctl *controls, h Header
 		exp = parseExpires(h.Values("Expires"), clk.parseDate)
 	}
 	lifetime, explicit := explicitLifetime(ctl, exp, clk)
+	silent, silentSet := time.Duration(0), false
+	if d.SilentTTL != nil {
+		silent, silentSet = d.SilentTTL(status)
+	}
 	switch {
+	case d.OverrideTTL != nil:
+		// The operator's TTL replaces whatever the origin said of
+		// freshness (never of storing: no-store, private… were checked).
+		lifetime = *d.OverrideTTL
 	case explicit:
 		// RFC 9111 §3: explicit freshness makes any final status storable,
 		// 5xx included: the origin asked for it.
+	case d.SilentTTL != nil && !silentSet:
+		return false // the operator's table does not cache this status
+	case d.SilentTTL != nil:
+		lifetime, dec.Heuristic = silent, true
+		dec.Negative = status == http.StatusNotFound || status == http.StatusGone
 	case (status == http.StatusNotFound || status == http.StatusGone) && d.negativeTTL() > 0:
 		lifetime, dec.Negative = d.negativeTTL(), true
 	case heuristicallyCacheable(status) || (ctl.public && status < 500):
