@@ -633,3 +633,43 @@ func TestCDNCacheControlWrongType(t *testing.T) {
 		})
 	}
 }
+
+// SilentTTL replaces the heuristics for a silent origin, by status, and
+// refuses what it does not list; OverrideTTL replaces stated freshness
+// but never what forbids storing.
+func TestSilentAndOverrideTTL(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	table := func(status int) (time.Duration, bool) {
+		if status == 302 {
+			return 20 * time.Minute, true
+		}
+		return 0, false
+	}
+	decide := func(d Defaults, status int, cc string) Decision {
+		h := http.Header{}
+		if cc != "" {
+			h.Set("Cache-Control", cc)
+		}
+		return d.Decide(Request{Method: "GET"}, Response{Status: status, Header: h, RequestedAt: now, ReceivedAt: now})
+	}
+	silent := Defaults{SilentTTL: table}
+	if d := decide(silent, 302, ""); !d.Store || d.Lifetime != 20*time.Minute || !d.Heuristic {
+		t.Errorf("a silent 302 with the table: %+v", d)
+	}
+	if d := decide(silent, 200, ""); d.Store || d.Reason != ReasonStatus {
+		t.Errorf("a silent 200 the table leaves out: %+v", d)
+	}
+	if d := decide(silent, 200, "max-age=60"); !d.Store || d.Lifetime != time.Minute {
+		t.Errorf("a 200 with max-age: %+v", d)
+	}
+	ttl := time.Hour
+	override := Defaults{OverrideTTL: &ttl}
+	if d := decide(override, 200, "max-age=60"); !d.Store || d.Lifetime != time.Hour {
+		t.Errorf("max-age under OverrideTTL: %+v", d)
+	}
+	for _, cc := range []string{"no-store", "private, max-age=60"} {
+		if d := decide(override, 200, cc); d.Store {
+			t.Errorf("%s under OverrideTTL was stored", cc)
+		}
+	}
+}

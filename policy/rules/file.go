@@ -227,7 +227,11 @@ func Parse(name string, data []byte) (*File, error) {
 	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) {
 		// "line 4: field edge_tll not found…", one per line: as file:4.
 		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), "unmarshal errors:\n")
-		return nil, errors.New(lineRef.ReplaceAllString(strings.TrimSpace(msg), name+":$1:"))
+		msg = lineRef.ReplaceAllString(strings.TrimSpace(msg), name+":$1:")
+		if !strings.HasPrefix(msg, name) {
+			msg = name + ": " + msg
+		}
+		return nil, errors.New(msg)
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
