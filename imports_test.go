@@ -124,6 +124,7 @@ var allowedVars = map[string]string{
 	"edge.storedHeaderSkip": "lookup table of response headers the cache never stores, only read",
 	"edge.strAge":           "the header name Age as bytes for fasthttp, only read",
 	"edge.strCacheStatus":   "the header name Cache-Status as bytes for fasthttp, only read",
+	"edge.strCacheControl":  "header name bytes, only read",
 
 	"policy/rules.defaultStatusTTL": "the built-in edge TTL by status, only read",
 	"policy/rules.lineRef":          "compiled expression naming a line in decoder errors, only read",

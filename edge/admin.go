@@ -43,7 +43,7 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	counter("origin_fetches_total", "Requests sent to the origin.", e.stats.originFetches.Load)
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
-	reg.MustRegister(e.failures)
+	reg.MustRegister(e.failures, e.decisions)
 	gauge("cache_bytes", "Bytes held by cached entries.", func() float64 { return float64(e.cache.Stats().Bytes) })
 	gauge("cache_entries", "Cached entries.", func() float64 { return float64(e.cache.Stats().Entries) })
 	gauge("vary_keys", "URIs whose Vary names are remembered (at most vary_keys).", func() float64 { return float64(e.vary.len()) })

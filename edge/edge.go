@@ -65,7 +65,10 @@ type Edge struct {
 	// failures counts the error answers by status and detail (errors.go);
 	// errLog keeps their logging to a few lines a second.
 	failures *prometheus.CounterVec
-	errLog   *rate.Sometimes
+	// decisions counts the policy-file decisions by site, rule and
+	// whether the response was stored.
+	decisions *prometheus.CounterVec
+	errLog    *rate.Sometimes
 	// work counts the fills and background refreshes running: Close waits
 	// for them, since the cache may not be closed under a Begin or a Set.
 	// closed (under workMu) refuses new ones.
@@ -140,6 +143,9 @@ func New(cfg Config, o Origin) (*Edge, error) {
 			Name: "edge_error_answers_total", Help: "Requests answered with an error by the edge itself, by status and Cache-Status detail.",
 		}, []string{"status", "detail"}),
 		errLog: &rate.Sometimes{First: 5, Interval: time.Second},
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edge_policy_decisions_total", Help: "Fills decided by a site's policy file, by site, deciding rule and whether the response was stored.",
+		}, []string{"site", "rule", "stored"}),
 	}, nil
 }
 

@@ -182,7 +182,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		body = []byte("404 Not Found\n")
 		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	d := site.Policy.Decide(policy.Request{Method: http.MethodGet, Header: req.Header}, policy.Response{
+	d := e.decide(site, req, policy.Response{
 		Status: resp.Status, Header: resp.Header, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
 	entry := e.newEntry(site, key, req, resp, body, d, requestedAt)
@@ -221,7 +221,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 // keepPart stores a 206: as the range it holds, combined with a range of
 // the same representation already stored (partial.go). Its answer is the
 // leader's alone: a waiter asked for the whole, or for another range.
-func (e *Edge) keepPart(fence cache.Fence, site *Site, key string, req *fetchRequest, entry *cache.Entry, resp *originResponse, body []byte, d policy.Decision, requestedAt time.Time) *fillResult {
+func (e *Edge) keepPart(fence cache.Fence, site *Site, key string, req *fetchRequest, entry *cache.Entry, resp *originResponse, body []byte, d decision, requestedAt time.Time) *fillResult {
 	p, ok := partOf(resp, body)
 	if !ok || len(d.Vary) > 0 {
 		metaOf(entry).detail = "partial-unusable"
@@ -301,7 +301,7 @@ var storedHeaderSkip = map[string]bool{
 }
 
 // newEntry turns an origin response into an immutable cache entry.
-func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originResponse, body []byte, d policy.Decision, requestedAt time.Time) *cache.Entry {
+func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originResponse, body []byte, d decision, requestedAt time.Time) *cache.Entry {
 	drop := map[string]bool{}
 	for _, h := range d.DropHeaders {
 		drop[http.CanonicalHeaderKey(h)] = true
@@ -332,7 +332,10 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		}
 	}
 	originAge, ageSent := originAge(resp.Header)
-	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent}
+	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent, rule: d.rule}
+	if d.browserCC != "" {
+		meta.browserCC = []byte(d.browserCC)
+	}
 	for i, s := range spans {
 		meta.pairs[i] = [2][]byte{raw[s.k0:s.k1:s.k1], raw[s.v0:s.v1:s.v1]}
 	}
@@ -345,7 +348,7 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	meta.tmpl = e.headerTemplate(meta.pairs, meta.date)
 	return &cache.Entry{
 		Key: key, Bucket: site.cacheID, Object: objectOf(site, req), Host: site.Hosts[0],
-		Tags: resp.Tags, Status: resp.Status, Header: raw, Body: body,
+		Tags: appendNew(resp.Tags, d.tags), Status: resp.Status, Header: raw, Body: body,
 		ETag: resp.ETag, LastModified: resp.LastMod, Generation: resp.Generation,
 		Negative: resp.Status == http.StatusNotFound || resp.Status == http.StatusGone,
 		StoredAt: e.cfg.Now(), InitialAge: max(d.InitialAge, originAge), FreshFor: d.Lifetime,
@@ -365,4 +368,18 @@ func originAge(h http.Header) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(min(n, 1<<31)) * time.Second, true
+}
+
+// appendNew is tags with the new ones added, in a new slice.
+func appendNew(tags, more []string) []string {
+	if len(more) == 0 {
+		return tags
+	}
+	out := slices.Clone(tags)
+	for _, t := range more {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

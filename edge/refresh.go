@@ -24,7 +24,7 @@ func (e *Edge) refreshed(site *Site, key string, req *fetchRequest, stale *cache
 			h[name] = vs // the 304's fields replace the stored ones (§4.3.4)
 		}
 	}
-	d := site.Policy.Decide(policy.Request{Method: http.MethodGet, Header: req.Header}, policy.Response{
+	d := e.decide(site, req, policy.Response{
 		Status: stale.Status, Header: h, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
 	// The 304's validators, when it sends them, are the ones the client

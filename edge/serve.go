@@ -49,6 +49,11 @@ type entryMeta struct {
 	ageSent bool
 	// part, for a stored 206, is the byte range it holds (partial.go).
 	part *part
+	// rule is the policy-file rule that decided the entry (Cache-Status
+	// detail=rule:<name>), and browserCC the Cache-Control its clients
+	// get in place of the origin's (ttlpolicy.go).
+	rule      string
+	browserCC []byte
 }
 
 // Cost is what the pairs add to the entry's cost: they point into
@@ -103,10 +108,13 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 	if base := cs &^ collapsed; meta.ageSent || (base != statusMissStored && base != statusMissNotStored) {
 		rh.SetCanonical(strAge, strconv.AppendInt(num[:0], int64(age/time.Second), 10))
 	}
-	var csb [96]byte
+	var csb [160]byte
 	// ttl= is the remaining freshness, negative once stale (RFC 9211).
 	ttl := int64((entry.FreshFor - age) / time.Second)
-	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, ttl, meta.detail))
+	rh.SetCanonical(strCacheStatus, appendCacheStatus(csb[:0], cs, ttl, meta.detail, meta.rule))
+	if meta.browserCC != nil {
+		rh.SetCanonical(strCacheControl, meta.browserCC)
+	}
 
 	if conditional && preconditionFailed(&ctx.Request.Header, entry) {
 		ctx.Response.ResetBody()
@@ -142,7 +150,8 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 
 var (
 	strAge         = []byte("Age")
-	strCacheStatus = []byte("Cache-Status")
+	strCacheStatus  = []byte("Cache-Status")
+	strCacheControl = []byte("Cache-Control")
 )
 
 // appendCacheStatus writes the RFC 9211 Cache-Status value for cs.
@@ -153,17 +162,24 @@ func appendDetail(b []byte, detail string) []byte {
 	return append(append(b, "; detail="...), detail...)
 }
 
-func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byte {
+// rule, when set, is the policy-file rule that decided a stored entry:
+// the detail of an answer that has no other.
+func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail, rule string) []byte {
 	b = append(b, "edge; "...)
+	if rule != "" && detail == "" {
+		detail = "rule:" + rule
+	}
 	switch cs &^ collapsed {
 	case statusHit, statusStaleWhileRevalidate, statusStaleIfError:
 		b = append(b, "hit; ttl="...)
 		b = strconv.AppendInt(b, ttl, 10)
-		switch cs {
+		switch cs &^ collapsed {
 		case statusStaleWhileRevalidate:
 			b = append(b, "; detail=stale-while-revalidate"...)
 		case statusStaleIfError:
 			b = append(b, "; detail=stale-if-error"...)
+		default:
+			b = appendDetail(b, detail)
 		}
 	case statusSoftPurged:
 		// A soft purge made it stale whatever its lifetime said.
@@ -173,12 +189,14 @@ func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail string) []byt
 	case statusRevalidated:
 		b = append(b, "fwd=stale; fwd-status=304; stored; ttl="...)
 		b = strconv.AppendInt(b, ttl, 10)
+		b = appendDetail(b, detail)
 	case statusRevalidatedNotStored:
 		b = append(b, "fwd=stale; fwd-status=304"...)
 		b = appendDetail(b, detail)
 	case statusMissStored:
 		b = append(b, "fwd=uri-miss; stored; ttl="...)
 		b = strconv.AppendInt(b, ttl, 10)
+		b = appendDetail(b, detail)
 	case statusMissNotStored:
 		b = append(b, "fwd=uri-miss"...)
 		b = appendDetail(b, detail)

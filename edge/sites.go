@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgecdn/edge/policy"
+	"github.com/edgecdn/edge/policy/rules"
 )
 
 // Consistency is how stale a site may be served (ARCHITECTURE.md).
@@ -37,6 +39,9 @@ type Site struct {
 	Policy policy.Defaults `yaml:"-"`
 	// PolicyConfig is Policy as the config file spells it.
 	PolicyConfig *PolicyConfig `yaml:"policy"`
+	// PolicyFile is a TTL policy file (package policy/rules) that decides
+	// the site's fills instead of Policy.
+	PolicyFile string `yaml:"policy_file"`
 	// Negotiation says what an upstream site does with the request headers
 	// an origin may vary by without saying so (see Negotiation).
 	Negotiation Negotiation `yaml:"negotiation"`
@@ -56,6 +61,9 @@ type Site struct {
 
 	upstream *url.URL
 	origin   Origin // from S3, when set
+	// rules is the loaded PolicyFile; a reload swaps it whole, so a fill
+	// decides by the old file or the new one, never a mix.
+	rules *atomic.Pointer[rules.File]
 	// cacheID names the site's entries in cache keys and purges. Each site
 	// has its own entries, even when two serve one bucket: a site's
 	// consistency mode (which purges it takes) holds for that site alone.
@@ -185,6 +193,17 @@ func newSites(list []Site) (*sites, error) {
 				return nil, fmt.Errorf("edge: site %d: upstream %q must be an http:// or https:// URL", i+1, site.Upstream)
 			}
 			site.upstream = u
+		}
+		site.rules = new(atomic.Pointer[rules.File])
+		if site.PolicyFile != "" {
+			if site.PolicyConfig != nil {
+				return nil, fmt.Errorf("edge: site %d (%v): set policy_file or an inline policy, not both: move the inline values into the file's defaults", i+1, site.Hosts)
+			}
+			f, err := rules.Load(site.PolicyFile)
+			if err != nil {
+				return nil, fmt.Errorf("edge: site %d (%v): %w", i+1, site.Hosts, err)
+			}
+			site.rules.Store(f)
 		}
 		if site.PolicyConfig != nil {
 			d, err := site.PolicyConfig.defaults()

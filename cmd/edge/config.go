@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/edgecdn/edge/cmd/internal/busconfig"
@@ -73,6 +74,12 @@ func loadConfig(path string, cfg *config) error {
 	}
 	if len(cfg.Sites) == 0 {
 		return fmt.Errorf("config %s: list at least one site under sites: (hosts and bucket or upstream)", path)
+	}
+	for i := range cfg.Sites {
+		// A policy file is found beside the config that names it.
+		if p := cfg.Sites[i].PolicyFile; p != "" && !filepath.IsAbs(p) {
+			cfg.Sites[i].PolicyFile = filepath.Join(filepath.Dir(path), p)
+		}
 	}
 	return nil
 }

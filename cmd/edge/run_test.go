@@ -480,3 +480,18 @@ func TestOriginKeysFromTheEnvironment(t *testing.T) {
 		t.Errorf("half a key pair: %v, want an error naming the variable to set", err)
 	}
 }
+
+// A site's policy_file is read beside the config that names it, and a
+// policy file that does not load keeps the edge from starting with the
+// file and line.
+func TestPolicyFileBesideTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "edge.yaml"), []byte("s3: \"\"\nsites:\n  - hosts: [cdn.example]\n    upstream: http://127.0.0.1:1\n    consistency: ttl\n    policy_file: site-policy.yaml\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site-policy.yaml"), []byte("rules:\n  - name: all\n    edge_ttl: 1m\n"), 0o644)
+	startAllInOne(t, "-config", filepath.Join(dir, "edge.yaml"))
+	os.WriteFile(filepath.Join(dir, "site-policy.yaml"), []byte("rules:\n  - name: all\n    edge_ttl: 1 minute\n"), 0o644)
+	err := refuse(t, "-config", filepath.Join(dir, "edge.yaml"), "-data", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "site-policy.yaml")+":3:") {
+		t.Errorf("a bad policy file: %v", err)
+	}
+}

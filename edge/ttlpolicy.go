@@ -1,0 +1,52 @@
+package edge
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/edgecdn/edge/policy"
+	"github.com/edgecdn/edge/policy/rules"
+)
+
+// decision is what a fill does with an origin response: package policy's
+// answer, adjusted by the site's policy file when it has one.
+type decision struct {
+	policy.Decision
+	// rule names the policy-file rule that changed the outcome ("" for
+	// none); it shows in Cache-Status as detail=rule:<name>.
+	rule string
+	// browserCC, when set, replaces the origin's Cache-Control for
+	// clients (a rule's browser_ttl).
+	browserCC string
+	tags      []string
+}
+
+// decide is the site's decision on resp, fetched for req. It runs on
+// fills only, never on hits.
+func (e *Edge) decide(site *Site, req *fetchRequest, resp policy.Response) decision {
+	var f *rules.File
+	if site.rules != nil {
+		f = site.rules.Load()
+	}
+	if f == nil {
+		return decision{Decision: site.Policy.Decide(policy.Request{Method: http.MethodGet, Header: req.Header}, resp)}
+	}
+	d := f.Decide(rules.Request{Method: http.MethodGet, Host: site.Hosts[0], Path: req.Path, Query: req.Query, Header: req.Header}, resp)
+	out := decision{Decision: d.Decision, rule: d.Rule, tags: d.Tags}
+	if d.BrowserTTLSet {
+		out.browserCC = "max-age=" + strconv.FormatInt(int64(d.BrowserTTL/time.Second), 10)
+	}
+	if d.Reason == rules.ReasonBypass {
+		out.Reason = "rule:" + d.Rule
+	}
+	e.decisions.WithLabelValues(site.cacheID, ruleLabel(d.Rule), strconv.FormatBool(d.Store)).Inc()
+	return out
+}
+
+func ruleLabel(rule string) string {
+	if rule == "" {
+		return "(defaults)"
+	}
+	return rule
+}
