@@ -149,7 +149,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 }
 
 var (
-	strAge         = []byte("Age")
+	strAge          = []byte("Age")
 	strCacheStatus  = []byte("Cache-Status")
 	strCacheControl = []byte("Cache-Control")
 )

@@ -76,7 +76,9 @@ func TestRuleInvariants(t *testing.T) {
 			}
 			now := time.Unix(1e9, 0)
 			d := f.Decide(req, Response{Status: status, Header: h, RequestedAt: now, ReceivedAt: now})
-			fail := func(what string) { t.Fatalf("%s\npolicy:\n%s\nrequest %s, status %d, Cache-Control %q: %+v", what, src, req.Path, status, cc, d) }
+			fail := func(what string) {
+				t.Fatalf("%s\npolicy:\n%s\nrequest %s, status %d, Cache-Control %q: %+v", what, src, req.Path, status, cc, d)
+			}
 			if d.Store && (strings.Contains(cc, "no-store") || strings.HasPrefix(cc, "private")) {
 				fail("a no-store or private response was stored")
 			}
