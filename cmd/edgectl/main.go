@@ -1,5 +1,6 @@
-// Command edgectl administers running edges through their admin API; for
-// now it purges cached responses (edgectl purge).
+// Command edgectl administers running edges through their admin API: it
+// purges cached responses (edgectl purge). It also checks, explains and
+// tests TTL policy files (edgectl policy), reading only the files.
 package main
 
 import (

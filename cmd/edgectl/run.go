@@ -29,13 +29,18 @@ const (
 	tokenHelp  = "set EDGE_PURGE_TOKEN to a purge token (the edge prints one at its first start and saves it in <data>/purge-token)"
 )
 
-const usage = `edgectl administers running edges through their admin API.
+const usage = `edgectl administers running edges through their admin API, and checks
+the TTL policy files of their sites.
 
 Usage:
-  edgectl purge [flags]     purge cached responses from every edge
-  edgectl help [command]    show this help, or a command's
+  edgectl purge [flags]              purge cached responses from every edge
+  edgectl policy check FILE…         validate policy files: errors with file:line, warnings
+  edgectl policy explain [flags]     show which rules match a request, and the decision
+  edgectl policy test FILE…          run the tests: section of policy files
+  edgectl help [command]             show this help, or a command's
 
-"edgectl help purge" shows the purge flags, examples and exit statuses.
+"edgectl help purge" and "edgectl help policy" show a command's flags,
+examples and exit statuses.
 `
 
 const purgeHead = `Usage: edgectl purge [flags]
@@ -84,15 +89,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "purge":
 		return runPurge(ctx, args[1:], stdout)
+	case "policy":
+		return runPolicy(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && args[1] == "purge" {
-			purgeUsage(stdout)
-		} else {
-			fmt.Fprint(stdout, usage)
-		}
+		help(args[1:], stdout)
 		return nil
 	}
 	return fmt.Errorf("unknown subcommand %q (edgectl help lists them)", args[0])
+}
+
+// help prints the usage of the command named, else the overview.
+func help(args []string, stdout io.Writer) {
+	switch {
+	case len(args) > 0 && args[0] == "purge":
+		purgeUsage(stdout)
+	case len(args) > 0 && args[0] == "policy":
+		policyUsage(stdout)
+	default:
+		fmt.Fprint(stdout, usage)
+	}
 }
 
 // lagging is a purge every edge was sent but some did not confirm in time.
@@ -109,10 +124,12 @@ func (e *lagging) Error() string {
 		e.status, plural(len(e.edges), "edge"), strings.Join(e.edges, ", "))
 }
 
-// exitStatus is 2 for a purge some edge has not confirmed, else 1.
+// exitStatus is 2 for a purge some edge has not confirmed and for a
+// policy command given wrongly, else 1.
 func exitStatus(err error) int {
 	var l *lagging
-	if errors.As(err, &l) {
+	var u usageError
+	if errors.As(err, &l) || errors.As(err, &u) {
 		return 2
 	}
 	return 1

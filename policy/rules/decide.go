@@ -38,6 +38,8 @@ type Decision struct {
 	Consistency   string
 	// Tags are the purge tags rules add.
 	Tags []string
+	// CacheKey is a rule's cache key option (nil: the whole query).
+	CacheKey *CacheKey
 	// Matched lists the rules that matched, in file order; Rule is the
 	// last of them that changed the outcome ("" when the rules changed
 	// nothing: the defaults decided).
@@ -164,7 +166,7 @@ func (m *Match) holds(req Request, status int) bool {
 
 // decide is the decision under the defaults and the merged actions a.
 func (f *File) decide(a Actions, req Request, resp Response) Decision {
-	out := Decision{Tags: a.Tags}
+	out := Decision{Tags: a.Tags, CacheKey: a.CacheKey}
 	if a.MaxObjectSize != nil {
 		out.MaxObjectSize = *a.MaxObjectSize
 	}
@@ -251,7 +253,7 @@ func (f *File) statusTTL(status int) (time.Duration, bool) {
 
 // sameOutcome reports whether two decisions do the same with a response.
 func sameOutcome(a, b Decision) bool {
-	return a.Store == b.Store && a.Lifetime == b.Lifetime && a.BrowserTTLSet == b.BrowserTTLSet && a.BrowserTTL == b.BrowserTTL &&
+	return a.Store == b.Store && a.Reason == b.Reason && a.Lifetime == b.Lifetime && a.BrowserTTLSet == b.BrowserTTLSet && a.BrowserTTL == b.BrowserTTL &&
 		a.StaleWhileRevalidate == b.StaleWhileRevalidate && a.StaleIfError == b.StaleIfError &&
 		a.MaxObjectSize == b.MaxObjectSize && a.Consistency == b.Consistency && slices.Equal(a.Tags, b.Tags)
 }

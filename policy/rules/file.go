@@ -28,6 +28,8 @@ type File struct {
 	// Warnings are what validation found suspect but not wrong (a rule no
 	// request can reach).
 	Warnings []string `yaml:"-"`
+
+	defaultsLine int
 }
 
 // Defaults applies before any rule.
@@ -130,13 +132,16 @@ type CaseResponse struct {
 
 // Expect is what a test checks; unset fields are not checked.
 type Expect struct {
-	Store       *bool     `yaml:"store"`
-	Reason      *string   `yaml:"reason"`
-	EdgeTTL     *Duration `yaml:"edge_ttl"`
-	BrowserTTL  *Duration `yaml:"browser_ttl"`
-	Rule        *string   `yaml:"rule"`
-	Tags        []string  `yaml:"tags"`
-	Consistency *string   `yaml:"consistency"`
+	Store                *bool     `yaml:"store"`
+	StaleWhileRevalidate *Duration `yaml:"stale_while_revalidate"`
+	StaleIfError         *Duration `yaml:"stale_if_error"`
+	MaxObjectSize        *int64    `yaml:"max_object_size"`
+	Reason               *string   `yaml:"reason"`
+	EdgeTTL              *Duration `yaml:"edge_ttl"`
+	BrowserTTL           *Duration `yaml:"browser_ttl"`
+	Rule                 *string   `yaml:"rule"`
+	Tags                 []string  `yaml:"tags"`
+	Consistency          *string   `yaml:"consistency"`
 }
 
 // Duration is a Go duration in the file ("90s", "20m", "2h").
@@ -254,6 +259,9 @@ func lines(root *yaml.Node, f *File) {
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i], root.Content[i+1]
+		if key.Value == "defaults" {
+			f.defaultsLine = key.Line
+		}
 		for j, item := range val.Content {
 			switch {
 			case key.Value == "rules" && j < len(f.Rules):
@@ -274,12 +282,12 @@ func (f *File) validate() error {
 	}
 	for k := range f.Defaults.StatusTTL {
 		if _, err := parseStatus(k); err != nil {
-			fail(0, "defaults.status_ttl: %q: keys are codes from 100 to 599 (\"404\") or classes (\"5xx\")", k)
+			fail(f.defaultsLine, "defaults.status_ttl: %q: keys are codes from 100 to 599 (\"404\") or classes (\"5xx\")", k)
 		}
 	}
 	ceiling := f.Defaults.MaxNegativeTTL
 	if ceiling != nil && f.Defaults.NegativeTTL != nil && *f.Defaults.NegativeTTL > *ceiling {
-		fail(0, "defaults.negative_ttl %v is over max_negative_ttl %v: lower it or raise the ceiling", time.Duration(*f.Defaults.NegativeTTL), time.Duration(*ceiling))
+		fail(f.defaultsLine, "defaults.negative_ttl %v is over max_negative_ttl %v: lower it or raise the ceiling", time.Duration(*f.Defaults.NegativeTTL), time.Duration(*ceiling))
 	}
 	names := map[string]int{}
 	for i := range f.Rules {
@@ -442,5 +450,5 @@ func caseRequest(c *Case) (Request, error) {
 	for k, v := range c.Request.Headers {
 		h.Set(k, v)
 	}
-	return Request{Method: req.Method, Host: req.URL.Hostname(), Path: req.URL.EscapedPath(), Query: req.URL.RawQuery, Header: h}, nil
+	return Request{Method: req.Method, Host: req.URL.Hostname(), Path: cmp.Or(req.URL.EscapedPath(), "/"), Query: req.URL.RawQuery, Header: h}, nil
 }

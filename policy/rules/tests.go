@@ -63,6 +63,15 @@ func (e *Expect) check(d Decision) []string {
 	if e.Tags != nil && !slices.Equal(e.Tags, d.Tags) {
 		out = append(out, fmt.Sprintf("tags are %q, want %q", d.Tags, e.Tags))
 	}
+	if e.StaleWhileRevalidate != nil && time.Duration(*e.StaleWhileRevalidate) != d.StaleWhileRevalidate {
+		out = append(out, fmt.Sprintf("stale_while_revalidate is %v, want %v", d.StaleWhileRevalidate, time.Duration(*e.StaleWhileRevalidate)))
+	}
+	if e.StaleIfError != nil && time.Duration(*e.StaleIfError) != d.StaleIfError {
+		out = append(out, fmt.Sprintf("stale_if_error is %v, want %v", d.StaleIfError, time.Duration(*e.StaleIfError)))
+	}
+	if e.MaxObjectSize != nil && *e.MaxObjectSize != d.MaxObjectSize {
+		out = append(out, fmt.Sprintf("max_object_size is %d, want %d", d.MaxObjectSize, *e.MaxObjectSize))
+	}
 	if e.Consistency != nil && *e.Consistency != d.Consistency {
 		out = append(out, fmt.Sprintf("consistency is %q, want %q", d.Consistency, *e.Consistency))
 	}
