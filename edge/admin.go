@@ -44,6 +44,9 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
 	reg.MustRegister(e.failures, e.decisions)
+	counter("policy_reloads_total", "Reloads of the sites' policy files (file changes, SIGHUP).", e.stats.policyReloads.Load)
+	counter("policy_reload_errors_total", "Policy reloads refused because a file did not load; the previous policy stayed in force.", e.stats.policyReloadErrors.Load)
+	gauge("policy_reload_failing", "1 while the last policy reload was refused.", func() float64 { return b2f(e.PolicyError() != "") })
 	gauge("cache_bytes", "Bytes held by cached entries.", func() float64 { return float64(e.cache.Stats().Bytes) })
 	gauge("cache_entries", "Cached entries.", func() float64 { return float64(e.cache.Stats().Entries) })
 	gauge("vary_keys", "URIs whose Vary names are remembered (at most vary_keys).", func() float64 { return float64(e.vary.len()) })
@@ -69,6 +72,9 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 			}
 		}
 		fmt.Fprintf(w, "ready\n%s\n", e.busState(opts))
+		if err := e.PolicyError(); err != "" {
+			fmt.Fprintf(w, "policy: the last reload was refused, the previous policy stays in force: %s\n", err)
+		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if opts.Purge != nil {

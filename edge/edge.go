@@ -65,6 +65,8 @@ type Edge struct {
 	// failures counts the error answers by status and detail (errors.go);
 	// errLog keeps their logging to a few lines a second.
 	failures *prometheus.CounterVec
+	// policyErr is the last policy reload's error (nil: it succeeded).
+	policyErr atomic.Pointer[string]
 	// decisions counts the policy-file decisions by site, rule and
 	// whether the response was stored.
 	decisions *prometheus.CounterVec

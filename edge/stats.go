@@ -9,6 +9,8 @@ type stats struct {
 	// fillRequests counts requests that made or joined a fill, once
 	// joined: until it moves, a waiter may still become a leader.
 	fillRequests atomic.Uint64
+	// policyReloads counts policy reloads, policyReloadErrors the refused.
+	policyReloads, policyReloadErrors atomic.Uint64
 }
 
 // Stats are the edge's request counters since start.

@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -8,7 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/purge"
@@ -94,4 +98,93 @@ func TestPolicyFileErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("file and inline policy: %v", err)
 	}
+}
+
+// writeAtomically replaces path's content by renaming a new file over it,
+// as editors and config managers do.
+func writeAtomically(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A changed policy file is reloaded under traffic: every fill decides by
+// the old file or the new one, never a mix; an invalid new file is
+// refused, the previous policy stays in force and /readyz and /metrics
+// say so; the cache is kept.
+func TestPolicyReloadUnderTraffic(t *testing.T) {
+	policyPath := filepath.Join(t.TempDir(), "policy.yaml")
+	v1 := "rules:\n  - name: v1\n    edge_ttl: 1m\n    tags: [v1]\n"
+	v2 := "rules:\n  - name: v2\n    edge_ttl: 2m\n    tags: [v2]\n"
+	writeAtomically(t, policyPath, v1)
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "x") })
+	te := proxyEdge(t, o, edge.Config{}, func(s *edge.Site) { s.PolicyFile = policyPath })
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan error, 1)
+	go func() { watched <- te.edge.WatchPolicies(ctx) }()
+	t.Cleanup(func() { cancel(); recv(t, watched, "the watcher to stop") })
+
+	if r := te.get("/kept"); r.h("Cache-Status") != "edge; fwd=uri-miss; stored; ttl=60; detail=rule:v1" {
+		t.Fatalf("before the reload: %q", r.h("Cache-Status"))
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mixed atomic.Int64
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cs := te.get(fmt.Sprintf("/traffic/%d/%d", g, i)).h("Cache-Status")
+				if cs != "edge; fwd=uri-miss; stored; ttl=60; detail=rule:v1" && cs != "edge; fwd=uri-miss; stored; ttl=120; detail=rule:v2" {
+					mixed.Add(1)
+					t.Errorf("a fill decided by neither file whole: %q", cs)
+				}
+			}
+		})
+	}
+	writeAtomically(t, policyPath, v2)
+	waitFor(t, "the new file to decide fills", func() bool {
+		return te.get(fmt.Sprintf("/probe/%d", time.Now().UnixNano())).h("Cache-Status") == "edge; fwd=uri-miss; stored; ttl=120; detail=rule:v2"
+	})
+	close(stop)
+	wg.Wait()
+	if r := te.get("/kept"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("the cache was not kept over the reload: %q", r.h("Cache-Status"))
+	}
+
+	writeAtomically(t, policyPath, "rules:\n  - name: v3\n    edge_ttl: soon\n")
+	waitFor(t, "the refused reload to show", func() bool { return te.edge.PolicyError() != "" })
+	if err := te.edge.PolicyError(); !strings.Contains(err, policyPath+":3:") {
+		t.Errorf("the refusal: %q, want the file and line", err)
+	}
+	if r := te.get("/after-refusal"); r.h("Cache-Status") != "edge; fwd=uri-miss; stored; ttl=120; detail=rule:v2" {
+		t.Errorf("after a refused reload: %q, want v2 still in force", r.h("Cache-Status"))
+	}
+	admin := httptest.NewServer(te.edge.AdminHandler(edge.AdminOptions{}))
+	defer admin.Close()
+	for path, want := range map[string]string{
+		"/readyz":  "policy: the last reload was refused, the previous policy stays in force: " + policyPath + ":3:",
+		"/metrics": "edge_policy_reload_failing 1",
+	} {
+		resp, err := http.Get(admin.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, lacks %q:\n%s", path, resp.StatusCode, want, body)
+		}
+	}
+	writeAtomically(t, policyPath, v1)
+	waitFor(t, "a good file to clear the refusal", func() bool { return te.edge.PolicyError() == "" })
 }

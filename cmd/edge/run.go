@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -103,6 +105,29 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return err
 	}
+	// Policy files reload when they change and on SIGHUP; a file that
+	// does not load leaves the previous policy in force (edge.ReloadPolicies).
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		if err := ed.WatchPolicies(watchCtx); err != nil {
+			log.Warn("policy files are not watched for changes: reload them with SIGHUP", zap.Error(err))
+		}
+	}()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-watchCtx.Done():
+				return
+			case <-hup:
+				ed.ReloadPolicies() // logged and shown on /readyz when refused
+			}
+		}
+	}()
+	defer func() { signal.Stop(hup); stopWatching(); <-watching }()
 	servers := serving.New(log)
 	defer func() {
 		if !servers.Drained() {

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -493,5 +496,43 @@ func TestPolicyFileBesideTheConfig(t *testing.T) {
 	err := refuse(t, "-config", filepath.Join(dir, "edge.yaml"), "-data", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "site-policy.yaml")+":3:") {
 		t.Errorf("a bad policy file: %v", err)
+	}
+}
+
+// SIGHUP reloads the sites' policy files.
+func TestSIGHUPReloadsPolicyFiles(t *testing.T) {
+	dir := t.TempDir()
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") }))
+	defer o.Close()
+	os.WriteFile(filepath.Join(dir, "edge.yaml"), []byte("s3: \"\"\nsites:\n  - hosts: [cdn.example]\n    upstream: "+o.URL+"\n    consistency: ttl\n    policy_file: p.yaml\n"), 0o644)
+	// The policy is a link to a file elsewhere: writing that file shows
+	// the watcher nothing, so only SIGHUP can reload it.
+	policy := filepath.Join(t.TempDir(), "real.yaml")
+	os.WriteFile(policy, []byte("rules:\n  - name: before\n    edge_ttl: 1m\n"), 0o644)
+	if err := os.Symlink(policy, filepath.Join(dir, "p.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := startAllInOne(t, "-config", filepath.Join(dir, "edge.yaml"))
+	if resp, _ := httpGet(t, "http://"+a.Edge+"/one", "cdn.example"); !strings.Contains(resp.Header.Get("Cache-Status"), "rule:before") {
+		t.Fatalf("before: %q", resp.Header.Get("Cache-Status"))
+	}
+	os.WriteFile(policy, []byte("rules:\n  - name: after\n    edge_ttl: 2m\n"), 0o644)
+	time.Sleep(300 * time.Millisecond) // longer than a watched change takes to reload
+	if resp, _ := httpGet(t, "http://"+a.Edge+"/two", "cdn.example"); !strings.Contains(resp.Header.Get("Cache-Status"), "rule:before") {
+		t.Fatalf("reloaded without SIGHUP: %q", resp.Header.Get("Cache-Status"))
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		resp, _ := httpGet(t, fmt.Sprintf("http://%s/n%d", a.Edge, i), "cdn.example")
+		if strings.Contains(resp.Header.Get("Cache-Status"), "rule:after") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP: %q", resp.Header.Get("Cache-Status"))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
