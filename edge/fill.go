@@ -185,6 +185,9 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	d := e.decide(site, req, policy.Response{
 		Status: resp.Status, Header: resp.Header, RequestedAt: requestedAt, ReceivedAt: e.cfg.Now(),
 	})
+	if d.maxObjectSize > 0 && int64(len(body)) > d.maxObjectSize {
+		return &fillResult{outcome: tooBig}
+	}
 	entry := e.newEntry(site, key, req, resp, body, d, requestedAt)
 	if !d.Store {
 		metaOf(entry).detail = d.Reason

@@ -104,7 +104,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	now := e.cfg.Now()
 	path := requestPath(ctx)
 	kb := keyBufs.Get().(*[]byte)
-	key := appendKey((*kb)[:0], site, path, requestQuery(ctx))
+	key := appendKey((*kb)[:0], site, path, keyQuery(ctx, site, path))
 	key = appendNegotiationKey(key, site, &ctx.Request.Header)
 	primary := len(key)
 	if vary := e.varyOf(key); vary != nil {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/edgecdn/edge/policy"
 	"github.com/edgecdn/edge/policy/rules"
 )
@@ -20,6 +22,9 @@ type decision struct {
 	// clients (a rule's browser_ttl).
 	browserCC string
 	tags      []string
+	// maxObjectSize, when set, is a rule's lower limit for the objects it
+	// matches: larger ones stream through.
+	maxObjectSize int64
 }
 
 // decide is the site's decision on resp, fetched for req. It runs on
@@ -33,7 +38,7 @@ func (e *Edge) decide(site *Site, req *fetchRequest, resp policy.Response) decis
 		return decision{Decision: site.Policy.Decide(policy.Request{Method: http.MethodGet, Header: req.Header}, resp)}
 	}
 	d := f.Decide(rules.Request{Method: http.MethodGet, Host: site.Hosts[0], Path: req.Path, Query: req.Query, Header: req.Header}, resp)
-	out := decision{Decision: d.Decision, rule: d.Rule, tags: d.Tags}
+	out := decision{Decision: d.Decision, rule: d.Rule, tags: d.Tags, maxObjectSize: d.MaxObjectSize}
 	if d.BrowserTTLSet {
 		out.browserCC = "max-age=" + strconv.FormatInt(int64(d.BrowserTTL/time.Second), 10)
 	}
@@ -49,4 +54,18 @@ func ruleLabel(rule string) string {
 		return "(defaults)"
 	}
 	return rule
+}
+
+// keyQuery is the query string ctx is keyed by: as sent, or as the site's
+// policy file's cache_key rules make it (ignored, sorted, allowlisted).
+func keyQuery(ctx *fasthttp.RequestCtx, site *Site, path []byte) []byte {
+	q := requestQuery(ctx)
+	if len(q) == 0 || site.rules == nil {
+		return q
+	}
+	f := site.rules.Load()
+	if f == nil || !f.HasCacheKeys() {
+		return q
+	}
+	return []byte(f.KeyQuery(rules.Request{Method: string(ctx.Method()), Host: site.Hosts[0], Path: string(path), Query: string(q)}))
 }

@@ -188,3 +188,51 @@ func TestPolicyReloadUnderTraffic(t *testing.T) {
 	writeAtomically(t, policyPath, v1)
 	waitFor(t, "a good file to clear the refusal", func() bool { return te.edge.PolicyError() == "" })
 }
+
+// A rule's cache_key shapes the key by the query (the origin still gets
+// the query as sent), and its max_object_size lowers the edge's for the
+// objects it matches.
+func TestPolicyFileCacheKeyAndObjectSize(t *testing.T) {
+	policyPath := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(policyPath, []byte(`rules:
+  - name: assets
+    match: {path_prefix: /assets/}
+    cache_key: {query: ignore}
+  - name: search
+    match: {path_prefix: /search}
+    cache_key: {query: allowlist, allow: [q]}
+  - name: small
+    match: {path_prefix: /small/}
+    max_object_size: 4
+`), 0o644)
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "for "+r.URL.RawQuery)
+	})
+	te := proxyEdge(t, o, edge.Config{}, func(s *edge.Site) { s.PolicyFile = policyPath })
+	te.get("/assets/app.js?v=1")
+	if r := te.get("/assets/app.js?v=2"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || r.body != "for v=1" {
+		t.Errorf("query ignored: %q %q", r.h("Cache-Status"), r.body)
+	}
+	if got := o.last(t).URL.RawQuery; got != "v=1" {
+		t.Errorf("the origin saw query %q, want the client's", got)
+	}
+	te.get("/search?q=shoes&utm_source=mail")
+	if r := te.get("/search?utm_source=ad&q=shoes"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("allowlisted query: %q", r.h("Cache-Status"))
+	}
+	if r := te.get("/search?q=boots"); strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || r.body != "for q=boots" {
+		t.Errorf("another allowed value: %q %q", r.h("Cache-Status"), r.body)
+	}
+	if r := te.get("/other?a=1"); r.body != "for a=1" {
+		t.Fatal(r.body)
+	}
+	if r := te.get("/other?a=2"); strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("a path no cache_key rule matches keys by its query: %q", r.h("Cache-Status"))
+	}
+	for range 2 {
+		if r := te.get("/small/x?long=query"); r.body != "for long=query" || !strings.Contains(r.h("Cache-Status"), "detail=too-big") {
+			t.Errorf("over the rule's max_object_size: %q %q", r.body, r.h("Cache-Status"))
+		}
+	}
+}

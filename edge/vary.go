@@ -129,5 +129,5 @@ func appendNegotiationKey(key []byte, site *Site, h *fasthttp.RequestHeader) []b
 
 // primaryKey is the cache key of ctx without Vary values.
 func primaryKey(ctx *fasthttp.RequestCtx, site *Site, path []byte) []byte {
-	return appendNegotiationKey(appendKey(nil, site, path, requestQuery(ctx)), site, &ctx.Request.Header)
+	return appendNegotiationKey(appendKey(nil, site, path, keyQuery(ctx, site, path)), site, &ctx.Request.Header)
 }

@@ -152,7 +152,7 @@ func (m *Match) holds(req Request, status int) bool {
 	if len(m.Methods) > 0 && !slices.Contains(m.Methods, cmp.Or(req.Method, http.MethodGet)) {
 		return false
 	}
-	if len(m.Status) > 0 && !m.Status.holds(status) {
+	if len(m.Status) > 0 && (status == 0 || !m.Status.holds(status)) {
 		return false
 	}
 	switch m.Query {
@@ -270,4 +270,45 @@ func pickBool(a, b *bool) *bool {
 		return a
 	}
 	return b
+}
+
+// HasCacheKeys reports whether some rule sets cache_key: KeyQuery can
+// change a key only then.
+func (f *File) HasCacheKeys() bool { return f.keyRules }
+
+// KeyQuery is the query string the cache keys a request by, after the
+// cache_key of the rules that match it (rules that match on status cannot
+// set one: the key is chosen before the response). Parameters are kept
+// as sent; sort orders them, allowlist keeps the allowed names, ignore
+// keeps none.
+func (f *File) KeyQuery(req Request) string {
+	if !f.keyRules || req.Query == "" {
+		return req.Query
+	}
+	var k *CacheKey
+	for i := range f.Rules {
+		r := &f.Rules[i]
+		if r.CacheKey != nil && r.Match.holds(req, 0) {
+			k = r.CacheKey
+		}
+	}
+	if k == nil {
+		return req.Query
+	}
+	switch k.Query {
+	case "ignore":
+		return ""
+	case "sort", "allowlist":
+		params := strings.Split(req.Query, "&")
+		if k.Query == "allowlist" {
+			params = slices.DeleteFunc(params, func(p string) bool {
+				name, _, _ := strings.Cut(p, "=")
+				return !slices.Contains(k.Allow, name)
+			})
+		} else {
+			slices.Sort(params)
+		}
+		return strings.Join(params, "&")
+	}
+	return req.Query
 }

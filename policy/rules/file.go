@@ -30,6 +30,7 @@ type File struct {
 	Warnings []string `yaml:"-"`
 
 	defaultsLine int
+	keyRules     bool // some rule sets cache_key
 }
 
 // Defaults applies before any rule.
@@ -317,6 +318,10 @@ func (f *File) validate() error {
 			fail(r.line, "%s: negative_ttl %v is over max_negative_ttl %v: lower it or raise the ceiling", where, time.Duration(*r.NegativeTTL), time.Duration(*ceiling))
 		}
 		if k := r.CacheKey; k != nil {
+			f.keyRules = true
+			if len(r.Match.Status) > 0 {
+				fail(r.line, "%s: cache_key is chosen before the response: a rule that matches on status cannot set it", where)
+			}
 			switch k.Query {
 			case "", "include", "ignore", "sort":
 				if len(k.Allow) > 0 {

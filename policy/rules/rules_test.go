@@ -82,3 +82,34 @@ func TestShadowedRuleWarns(t *testing.T) {
 		t.Fatalf("warnings %q", f.Warnings)
 	}
 }
+
+// cache_key: the query string the cache keys a request by.
+func TestKeyQuery(t *testing.T) {
+	f, err := Parse("p.yaml", []byte(`rules:
+  - name: all-sorted
+    cache_key: {query: sort}
+  - name: assets
+    match: {path_prefix: /assets/}
+    cache_key: {query: ignore}
+  - name: search
+    match: {path_prefix: /search}
+    cache_key: {query: allowlist, allow: [q, page]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, query, want string }{
+		{"/page", "b=2&a=1", "a=1&b=2"},
+		{"/assets/app.js", "v=123&cb=9", ""},
+		{"/search", "utm_source=x&q=shoes&page=2&fbclid=y", "q=shoes&page=2"},
+		{"/search", "utm_source=x", ""},
+		{"/page", "", ""},
+	} {
+		if got := f.KeyQuery(Request{Method: "GET", Host: "h", Path: c.path, Query: c.query}); got != c.want {
+			t.Errorf("%s?%s: %q, want %q", c.path, c.query, got, c.want)
+		}
+	}
+	if _, err := Parse("p.yaml", []byte("rules:\n  - name: x\n    match: {status: [200]}\n    cache_key: {query: ignore}\n")); err == nil || !strings.Contains(err.Error(), "p.yaml:2: rule \"x\": cache_key is chosen before the response") {
+		t.Errorf("cache_key on a status rule: %v", err)
+	}
+}
