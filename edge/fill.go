@@ -335,7 +335,7 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		}
 	}
 	originAge, ageSent := originAge(resp.Header)
-	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent, rule: d.rule}
+	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent, rule: d.rule, consistency: d.consistency}
 	if d.browserCC != "" {
 		meta.browserCC = []byte(d.browserCC)
 	}

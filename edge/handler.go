@@ -151,13 +151,15 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 
 // usable: a fresh entry that needs no revalidation.
 func (e *Edge) usable(site *Site, entry *cache.Entry, now time.Time) bool {
-	return e.mayServeStored(site) && !entry.NoCache && entry.Fresh(now)
+	return e.mayServeStored(site, entry) && !entry.NoCache && entry.Fresh(now)
 }
 
-// mayServeStored: a strong site confirms every hit with the origin, and
-// so does a purge site while the bus is degraded (a purge may be missed).
-func (e *Edge) mayServeStored(site *Site) bool {
-	return site.Consistency != ConsistencyStrong && !(site.Consistency == ConsistencyPurge && e.degraded.Load())
+// mayServeStored: a strong entry is confirmed with the origin on every
+// hit, and so is a purge one while the bus is degraded (a purge may be
+// missed). An entry's consistency is its rule's, else its site's.
+func (e *Edge) mayServeStored(site *Site, entry *cache.Entry) bool {
+	c := consistencyOf(site, entry)
+	return c != ConsistencyStrong && !(c == ConsistencyPurge && e.degraded.Load())
 }
 
 // servableWhileRefreshing: a stale entry within stale-while-revalidate
@@ -165,7 +167,7 @@ func (e *Edge) mayServeStored(site *Site) bool {
 // a soft-purged one that may be served stale at all, is served while one
 // background refresh runs.
 func (e *Edge) servableWhileRefreshing(site *Site, entry *cache.Entry, soft bool, now time.Time) bool {
-	if !e.mayServeStored(site) || entry.NoCache {
+	if !e.mayServeStored(site, entry) || entry.NoCache {
 		return false
 	}
 	if soft {

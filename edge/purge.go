@@ -21,7 +21,7 @@ func (e *Edge) Apply(m *purge.Message) {
 		switch it.Kind {
 		case purge.KindObject, purge.KindBucket:
 			for _, site := range e.sites.byBucket[it.Bucket] {
-				if m.Role == purge.RoleOrigin && site.Consistency == ConsistencyTTL {
+				if m.Role == purge.RoleOrigin && !site.hearsOriginPurges() {
 					continue
 				}
 				if it.Kind == purge.KindObject {
@@ -124,7 +124,7 @@ func (e *Edge) ServesHost(host string) bool { return e.sites.byHost[host] != nil
 // (consistency purge): such an edge needs a bus that carries them.
 func (e *Edge) NeedsPurges() bool {
 	for _, s := range e.sites.all {
-		if s.Bucket != "" && s.Consistency == ConsistencyPurge {
+		if f := s.policyFile(); s.Bucket != "" && (s.Consistency == ConsistencyPurge || f != nil && f.SetsConsistency(string(ConsistencyPurge))) {
 			return true
 		}
 	}

@@ -54,6 +54,8 @@ type entryMeta struct {
 	// get in place of the origin's (ttlpolicy.go).
 	rule      string
 	browserCC []byte
+	// consistency is a rule's for this entry ("": the site's).
+	consistency Consistency
 }
 
 // Cost is what the pairs add to the entry's cost: they point into

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/purge"
 )
 
@@ -234,5 +235,42 @@ func TestPolicyFileCacheKeyAndObjectSize(t *testing.T) {
 		if r := te.get("/small/x?long=query"); r.body != "for long=query" || !strings.Contains(r.h("Cache-Status"), "detail=too-big") {
 			t.Errorf("over the rule's max_object_size: %q %q", r.body, r.h("Cache-Status"))
 		}
+	}
+}
+
+// A rule's consistency is its entries': strong ones are confirmed with
+// the origin on every hit, purge ones on a ttl site are purged by the
+// origin's writes.
+func TestPolicyFileConsistency(t *testing.T) {
+	policyPath := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(policyPath, []byte(`rules:
+  - name: live
+    match: {path_prefix: /live/}
+    consistency: strong
+  - name: news
+    match: {path_prefix: /news/}
+    consistency: purge
+`), 0o644)
+	te := startEdge(t, func(c *edge.Config, _ *countingStore) {
+		c.Sites[0].Consistency = edge.ConsistencyTTL
+		c.Sites[0].PolicyFile = policyPath
+	})
+	if !te.edge.NeedsPurges() {
+		t.Error("a ttl site with a purge rule does not ask for the origin's purges")
+	}
+	for _, k := range []string{"live/score", "news/today", "other"} {
+		te.put(k, "v1", origin.Headers{CacheControl: "max-age=600"})
+		te.get("/" + k)
+	}
+	reads := te.store.gets.Load()
+	if r := te.get("/live/score"); r.body != "v1" || strings.HasPrefix(r.h("Cache-Status"), "edge; hit") || te.store.gets.Load() == reads {
+		t.Errorf("a strong entry was served without the origin: %q", r.h("Cache-Status"))
+	}
+	if r := te.get("/other"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Errorf("a ttl entry: %q", r.h("Cache-Status"))
+	}
+	te.put("news/today", "v2", origin.Headers{CacheControl: "max-age=600"}) // the store's event purges
+	if r := te.get("/news/today"); r.body != "v2" {
+		t.Errorf("a purge entry after its object's overwrite: %q (%s)", r.body, r.h("Cache-Status"))
 	}
 }

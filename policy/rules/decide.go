@@ -272,6 +272,16 @@ func pickBool(a, b *bool) *bool {
 	return b
 }
 
+// SetsConsistency reports whether some rule sets consistency c.
+func (f *File) SetsConsistency(c string) bool {
+	for i := range f.Rules {
+		if r := f.Rules[i].Consistency; r != nil && *r == c {
+			return true
+		}
+	}
+	return false
+}
+
 // HasCacheKeys reports whether some rule sets cache_key: KeyQuery can
 // change a key only then.
 func (f *File) HasCacheKeys() bool { return f.keyRules }
