@@ -1,3 +1,7 @@
-// Package loadtest is reserved for the load generator. It holds nothing
-// yet: no code, only this comment.
+// Package loadtest holds the load test's parts; the command that drives
+// edges with them is still to be built. Today: keys (which key each
+// operation touches, uniform or Zipf) and consistency (the observer that
+// classifies every read against the writes acknowledged before it:
+// fresh, stale, served after delete, 404 after put, and how long each
+// write took to reach every edge).
 package loadtest

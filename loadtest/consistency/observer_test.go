@@ -1,0 +1,88 @@
+package consistency
+
+import (
+	"testing"
+	"time"
+)
+
+// t0 is the start of every hand-built history; at(ms) a time in it.
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+func put(v int64, start, ack int) Write {
+	return Write{Key: "k", Version: v, Start: at(start), Ack: at(ack)}
+}
+
+func del(v int64, start, ack int) Write {
+	return Write{Key: "k", Version: v, Delete: true, Start: at(start), Ack: at(ack)}
+}
+
+func read(start, end int, v int64) Read {
+	return Read{Edge: "e1", Key: "k", Start: at(start), End: at(end), Version: v}
+}
+
+// Reads classified against hand-built histories of one key.
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		writes []Write
+		read   Read
+		want   Verdict
+	}{
+		{"never written, 404", nil, read(0, 1, Absent), Verdict{Class: Fresh}},
+		{"the acknowledged version", []Write{put(1, 0, 5)}, read(10, 11, 1), Verdict{Class: Fresh}},
+		{"an older version", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1), Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond}},
+		{"two versions behind", []Write{put(1, 0, 5), put(2, 8, 10), put(3, 11, 12)}, read(20, 21, 1), Verdict{Class: Stale, Behind: 2, Staleness: 10 * time.Millisecond}},
+		{"a write overlapping the read, not seen yet: not stale", []Write{put(1, 0, 5), put(2, 9, 14)}, read(10, 12, 1), Verdict{Class: Fresh}},
+		{"a write overlapping the read, seen already", []Write{put(1, 0, 5), put(2, 9, 14)}, read(10, 12, 2), Verdict{Class: Fresh}},
+		{"acknowledged the instant the read began: expected", []Write{put(1, 0, 5), put(2, 6, 10)}, read(10, 11, 1), Verdict{Class: Fresh}},
+		{"served after delete", []Write{put(1, 0, 5), del(2, 6, 10)}, read(30, 31, 1), Verdict{Class: ServedAfterDelete, Behind: 1, Staleness: 20 * time.Millisecond}},
+		{"404 after put", []Write{put(1, 0, 5)}, read(25, 26, Absent), Verdict{Class: NotFoundAfterPut, Behind: 1, Staleness: 20 * time.Millisecond}},
+		{"404 from a delete, after a new put", []Write{put(1, 0, 1), del(2, 2, 3), put(3, 4, 5)}, read(9, 10, Absent), Verdict{Class: NotFoundAfterPut, Behind: 1, Staleness: 4 * time.Millisecond}},
+		{"a version nobody wrote", []Write{put(1, 0, 5)}, read(10, 11, 7), Verdict{Class: Unexplained}},
+		{"a version written only after the read ended", []Write{put(1, 0, 5), put(2, 20, 25)}, read(10, 11, 2), Verdict{Class: Unexplained}},
+		{"content before any write", []Write{put(1, 20, 25)}, read(10, 11, 1), Verdict{Class: Unexplained}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := New()
+			for _, w := range c.writes {
+				o.Wrote(w)
+			}
+			if got := o.Classify(c.read); got != c.want {
+				t.Fatalf("%+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// The summary counts per edge, and measures staleness and how long each
+// write took to reach every edge.
+func TestSummary(t *testing.T) {
+	o := New()
+	o.Wrote(put(1, 0, 10))
+	o.Wrote(put(2, 100, 110))
+	for _, r := range []Read{
+		{Edge: "e1", Key: "k", Start: at(20), End: at(21), Version: 1},   // fresh, and v1 on e1 at +11
+		{Edge: "e2", Key: "k", Start: at(30), End: at(40), Version: 1},   // fresh, v1 on e2 at +30
+		{Edge: "e1", Key: "k", Start: at(120), End: at(122), Version: 2}, // fresh, v2 on e1 at +12
+		{Edge: "e2", Key: "k", Start: at(150), End: at(151), Version: 1}, // stale 40 ms
+		{Edge: "e2", Key: "k", Start: at(200), End: at(210), Version: 2}, // fresh, v2 on e2 at +100
+	} {
+		o.ReadDone(r)
+	}
+	s := o.Summary()
+	if s.Reads != 5 || s.Fresh != 4 || s.Stale != 1 || s.Edges["e2"].Stale != 1 || s.Edges["e1"].Fresh != 2 {
+		t.Fatalf("counts: %+v e1 %+v e2 %+v", s, s.Edges["e1"], s.Edges["e2"])
+	}
+	if s.StalenessMs != (Quantiles{P50: 40, P99: 40, Max: 40}) {
+		t.Errorf("staleness: %+v", s.StalenessMs)
+	}
+	// v1 reached every edge at +30, v2 at +100.
+	if s.PropagationMs != (Quantiles{P50: 30, P99: 100, Max: 100}) || s.Unpropagated != 0 {
+		t.Errorf("propagation: %+v (unpropagated %d)", s.PropagationMs, s.Unpropagated)
+	}
+	if e1 := s.Edges["e1"].PropagationMs; e1 != (Quantiles{P50: 11, P99: 12, Max: 12}) {
+		t.Errorf("propagation on e1: %+v", e1)
+	}
+}

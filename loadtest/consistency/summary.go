@@ -1,0 +1,148 @@
+package consistency
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Summary counts a run's reads by class, with the staleness of the reads
+// that were not fresh and how long writes took to reach every edge.
+type Summary struct {
+	Reads             int `json:"reads"`
+	Fresh             int `json:"fresh"`
+	Stale             int `json:"stale"`
+	ServedAfterDelete int `json:"served_after_delete"`
+	NotFoundAfterPut  int `json:"not_found_after_put"`
+	Unexplained       int `json:"unexplained"`
+	// StalenessMs is over the reads that were not fresh: how long what
+	// they saw had been superseded.
+	StalenessMs Quantiles `json:"staleness_ms"`
+	// PropagationMs is, over the writes every edge was seen serving, the
+	// time from the write's acknowledgement until the last edge served it
+	// (or something newer); Unpropagated counts the writes some edge was
+	// never seen serving.
+	PropagationMs Quantiles `json:"propagation_ms"`
+	Unpropagated  int       `json:"unpropagated"`
+	// Edges holds the same per edge (empty in an edge's own summary).
+	Edges map[string]*Summary `json:"edges,omitempty"`
+}
+
+// Quantiles of a distribution, in milliseconds; zero when it is empty.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+func quantiles(ds []time.Duration) Quantiles {
+	if len(ds) == 0 {
+		return Quantiles{}
+	}
+	slices.Sort(ds)
+	at := func(q float64) float64 {
+		i := int(math.Ceil(q*float64(len(ds)))) - 1
+		return float64(ds[max(i, 0)]) / float64(time.Millisecond)
+	}
+	return Quantiles{P50: at(0.50), P99: at(0.99), Max: float64(ds[len(ds)-1]) / float64(time.Millisecond)}
+}
+
+// Summary classifies every read recorded and measures propagation.
+func (o *Observer) Summary() Summary {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	all := Summary{Edges: map[string]*Summary{}}
+	var stale []time.Duration
+	perEdgeStale := map[string][]time.Duration{}
+	for _, r := range o.reads {
+		v := classify(o.writes[r.Key], r)
+		e := all.Edges[r.Edge]
+		if e == nil {
+			e = &Summary{}
+			all.Edges[r.Edge] = e
+		}
+		for _, s := range []*Summary{&all, e} {
+			s.Reads++
+			*s.count(v.Class)++
+		}
+		if v.Class != Fresh && v.Class != Unexplained {
+			stale = append(stale, v.Staleness)
+			perEdgeStale[r.Edge] = append(perEdgeStale[r.Edge], v.Staleness)
+		}
+	}
+	all.StalenessMs = quantiles(stale)
+	for edge, ds := range perEdgeStale {
+		all.Edges[edge].StalenessMs = quantiles(ds)
+	}
+	o.propagation(&all)
+	return all
+}
+
+func (s *Summary) count(c Class) *int {
+	return [...]*int{&s.Fresh, &s.Stale, &s.ServedAfterDelete, &s.NotFoundAfterPut, &s.Unexplained}[c]
+}
+
+// propagation measures, for each write, when each edge was first seen
+// serving it or a newer version, by a read begun after its
+// acknowledgement.
+func (o *Observer) propagation(all *Summary) {
+	byKey := map[string][]Read{}
+	for _, r := range o.reads {
+		byKey[r.Key] = append(byKey[r.Key], r)
+	}
+	var overall []time.Duration
+	perEdge := map[string][]time.Duration{}
+	for key, ws := range o.writes {
+		reads := byKey[key]
+		slices.SortFunc(reads, func(a, b Read) int { return a.Start.Compare(b.Start) })
+		for _, w := range ws {
+			last, everywhere := time.Duration(0), true
+			for edge := range all.Edges {
+				d, ok := servedAfter(reads, edge, w, ws)
+				if !ok {
+					everywhere = false
+					continue
+				}
+				perEdge[edge] = append(perEdge[edge], d)
+				last = max(last, d)
+			}
+			if everywhere {
+				overall = append(overall, last)
+			} else {
+				all.Unpropagated++
+			}
+		}
+	}
+	all.PropagationMs = quantiles(overall)
+	for edge, ds := range perEdge {
+		all.Edges[edge].PropagationMs = quantiles(ds)
+	}
+}
+
+// servedAfter is how long after w's acknowledgement edge first ended a
+// read, begun after it, that saw w or a later write.
+func servedAfter(reads []Read, edge string, w Write, ws []Write) (time.Duration, bool) {
+	for _, r := range reads {
+		if r.Edge != edge || r.Start.Before(w.Ack) {
+			continue
+		}
+		if seenAtLeast(r, w, ws) {
+			return r.End.Sub(w.Ack), true
+		}
+	}
+	return 0, false
+}
+
+// seenAtLeast: the read saw w's content or a later write's.
+func seenAtLeast(r Read, w Write, ws []Write) bool {
+	if r.Version == Absent {
+		// A 404 is w's content if w deleted, or a later delete's.
+		for _, x := range ws {
+			if x.Delete && x.Version >= w.Version {
+				return true
+			}
+		}
+		return false
+	}
+	return r.Version >= w.Version
+}
