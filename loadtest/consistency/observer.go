@@ -22,6 +22,10 @@ import (
 // content of a delete.
 const Absent = -1
 
+// Never is the Ack of a write whose outcome is unknown (its answer was
+// lost): reads may see it or not, and none expects it.
+var Never = time.Unix(1<<62, 0)
+
 // Write is one write or delete of a key, as the generator saw it.
 type Write struct {
 	Key     string

@@ -86,3 +86,19 @@ func TestSummary(t *testing.T) {
 		t.Errorf("propagation on e1: %+v", e1)
 	}
 }
+
+// A write whose answer was lost may be seen or not, by any read ending
+// after it was sent, and no read expects it.
+func TestUnknownOutcome(t *testing.T) {
+	o := New()
+	o.Wrote(put(1, 0, 5))
+	o.Wrote(Write{Key: "k", Version: 2, Start: at(10), Ack: Never})
+	for _, r := range []Read{read(20, 21, 2), read(20, 21, 1), read(30, 31, 1)} {
+		if v := o.Classify(r); v.Class != Fresh {
+			t.Errorf("%+v: %+v", r, v)
+		}
+	}
+	if v := o.Classify(read(2, 3, 2)); v.Class != Unexplained {
+		t.Errorf("seen before it was sent: %+v", v)
+	}
+}

@@ -96,6 +96,9 @@ func (o *Observer) propagation(all *Summary) {
 		reads := byKey[key]
 		slices.SortFunc(reads, func(a, b Read) int { return a.Start.Compare(b.Start) })
 		for _, w := range ws {
+			if w.Ack.Equal(Never) {
+				continue // never acknowledged: nothing to propagate from
+			}
 			last, everywhere := time.Duration(0), true
 			for edge := range all.Edges {
 				d, ok := servedAfter(reads, edge, w, ws)

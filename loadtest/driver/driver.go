@@ -1,0 +1,419 @@
+// Package driver runs a load test's workload: reads through one or more
+// edges (with the site's Host), writes and deletes through the S3 API,
+// every operation timed (open loop at a target rate, so a slow system
+// shows in latency rather than in fewer requests) and every read judged
+// by the consistency observer.
+package driver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/edgecdn/edge/loadtest/consistency"
+	"github.com/edgecdn/edge/loadtest/keys"
+	"github.com/edgecdn/edge/loadtest/latency"
+)
+
+// Mix weighs the operations: reads of existing keys, overwrites, deletes,
+// and creates of keys not written yet (which reads may ask for first).
+type Mix struct {
+	Read, Overwrite, Delete, Create int
+}
+
+// Config is one run.
+type Config struct {
+	Edges []string // edge base URLs (http://host:port)
+	Host  string   // the site's Host for reads
+	// S3, Bucket, Region and the key pair are where writes go.
+	S3, Bucket, Region   string
+	AccessKey, SecretKey string
+	// Duration bounds the run, Ops the number of operations (0: no bound).
+	Duration time.Duration
+	Ops      int64
+	// Concurrency is the number of operations in flight at most; Rate the
+	// operations a second scheduled (0: as fast as Concurrency allows).
+	Concurrency int
+	Rate        float64
+	// Keys is the key space; Zipf its popularity exponent (0: uniform).
+	Keys int
+	Zipf float64
+	// Size is the object size in bytes (at least the version line).
+	Size int
+	Mix  Mix
+	// Prefix starts every key, so runs do not meet each other's objects.
+	Prefix string
+	Seed   uint64
+	// Progress, when set, gets a status line a second.
+	Progress io.Writer
+}
+
+// Result is what a run measured.
+type Result struct {
+	Scenario    string                 `json:"scenario,omitempty"`
+	Reads       int64                  `json:"reads"`
+	Writes      int64                  `json:"writes"`
+	Errors      int64                  `json:"errors"`
+	ErrorKinds  map[string]int64       `json:"error_kinds,omitempty"`
+	HitRatio    float64                `json:"hit_ratio"`
+	Throughput  float64                `json:"ops_per_second"`
+	LatencyMs   latency.Quantiles      `json:"latency_ms"`
+	ReadMs      latency.Quantiles      `json:"read_latency_ms"`
+	WriteMs     latency.Quantiles      `json:"write_latency_ms"`
+	Consistency consistency.Summary    `json:"consistency"`
+	Edges       map[string]*EdgeResult `json:"edges"`
+	// LatencySeries is the read latency of each second, for the report.
+	LatencySeries []latency.Quantiles `json:"latency_series,omitempty"`
+}
+
+// EdgeResult is one edge's part of a run.
+type EdgeResult struct {
+	Reads       int64                `json:"reads"`
+	HitRatio    float64              `json:"hit_ratio"`
+	LatencyMs   latency.Quantiles    `json:"latency_ms"`
+	Consistency *consistency.Summary `json:"consistency"`
+}
+
+// run is one run's state.
+type run struct {
+	cfg      Config
+	client   *s3.Client
+	http     *http.Client
+	zipf     *keys.Zipf
+	obs      *consistency.Observer
+	all      *latency.Recorder
+	reads    *latency.Recorder
+	writes   *latency.Recorder
+	perEdge  map[string]*edgeState
+	locks    []sync.Mutex // per key: writes of one key in version order
+	versions []int64      // per key: the last version issued
+	created  atomic.Int64 // keys [0, created) may exist; the rest are to create
+	errMu    sync.Mutex
+	errs     map[string]int64
+	nReads   atomic.Int64
+	nWrites  atomic.Int64
+	nHits    atomic.Int64
+}
+
+type edgeState struct {
+	reads, hits atomic.Int64
+	lat         *latency.Recorder
+}
+
+// Run drives the workload until ctx ends, the duration passes or the
+// operations are done.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	z, err := keys.NewZipf(cfg.Keys, cfg.Zipf)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	r := &run{
+		cfg: cfg, zipf: z, obs: consistency.New(),
+		all: latency.New(start), reads: latency.New(start), writes: latency.New(start),
+		perEdge: map[string]*edgeState{}, locks: make([]sync.Mutex, cfg.Keys), versions: make([]int64, cfg.Keys),
+		errs: map[string]int64{},
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency, DisableCompression: true}},
+		client: s3.New(s3.Options{
+			Region: cfg.Region, BaseEndpoint: aws.String(cfg.S3), UsePathStyle: true, RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
+		}),
+	}
+	for _, e := range cfg.Edges {
+		r.perEdge[e] = &edgeState{lat: latency.New(start)}
+	}
+	if cfg.Mix.Create == 0 {
+		r.created.Store(int64(cfg.Keys)) // every key may be read from the start
+	}
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	done := make(chan struct{})
+	if cfg.Progress != nil {
+		go r.progress(start, done)
+	}
+	r.drive(ctx)
+	close(done)
+	return r.result(time.Since(start)), nil
+}
+
+func (c *Config) check() error {
+	switch {
+	case len(c.Edges) == 0:
+		return errors.New("loadtest: give at least one edge URL")
+	case c.Concurrency < 1:
+		return errors.New("loadtest: concurrency must be at least 1")
+	case c.Keys < 1:
+		return errors.New("loadtest: keys must be at least 1")
+	case c.Duration <= 0 && c.Ops <= 0:
+		return errors.New("loadtest: bound the run with a duration or an operation count")
+	case c.Mix.Read+c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create <= 0:
+		return errors.New("loadtest: the mix has no operations")
+	case c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create > 0 && (c.S3 == "" || c.Bucket == ""):
+		return errors.New("loadtest: writes need the S3 endpoint and bucket")
+	}
+	if c.Size < 32 {
+		c.Size = 32
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	return nil
+}
+
+// drive runs the workers: each takes a scheduled time (open loop) or goes
+// at once (closed loop), and times its operation from the schedule.
+func (r *run) drive(ctx context.Context) {
+	slots := make(chan time.Time, r.cfg.Concurrency)
+	var issued atomic.Int64
+	go func() {
+		defer close(slots)
+		interval := time.Duration(0)
+		if r.cfg.Rate > 0 {
+			interval = time.Duration(float64(time.Second) / r.cfg.Rate)
+		}
+		next := time.Now()
+		for r.cfg.Ops <= 0 || issued.Add(1) <= r.cfg.Ops {
+			if interval > 0 {
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(d):
+					}
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case slots <- next:
+			}
+			if interval > 0 {
+				next = next.Add(interval)
+			} else {
+				next = time.Now()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range r.cfg.Concurrency {
+		rnd := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w)))
+		wg.Go(func() {
+			for scheduled := range slots {
+				r.one(ctx, rnd, scheduled)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// one runs one operation drawn from the mix.
+func (r *run) one(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
+	m := r.cfg.Mix
+	n := rnd.IntN(m.Read + m.Overwrite + m.Delete + m.Create)
+	switch {
+	case n < m.Read:
+		r.read(ctx, rnd, scheduled)
+	case n < m.Read+m.Overwrite:
+		r.write(ctx, r.existingKey(rnd), false, scheduled)
+	case n < m.Read+m.Overwrite+m.Delete:
+		r.write(ctx, r.existingKey(rnd), true, scheduled)
+	default:
+		k := int(r.created.Add(1) - 1)
+		if k >= r.cfg.Keys {
+			k = r.existingKey(rnd) // every key exists: an overwrite
+		}
+		r.write(ctx, k, false, scheduled)
+	}
+}
+
+// existingKey is a key that may exist, by popularity; readKey may also
+// name one about to be created (a read before the put).
+func (r *run) existingKey(rnd *rand.Rand) int {
+	return r.zipf.Next(rnd) % max(1, int(min(r.created.Load(), int64(r.cfg.Keys))))
+}
+
+func (r *run) readKey(rnd *rand.Rand) int {
+	if r.cfg.Mix.Create > 0 && rnd.IntN(4) == 0 {
+		return min(int(r.created.Load())+rnd.IntN(3), r.cfg.Keys-1) // one not created yet
+	}
+	return r.existingKey(rnd)
+}
+
+func (r *run) key(k int) string { return r.cfg.Prefix + "k" + strconv.Itoa(k) }
+
+func (r *run) fail(kind string) {
+	r.errMu.Lock()
+	r.errs[kind]++
+	r.errMu.Unlock()
+}
+
+// read GETs a key through one of the edges, and judges what it saw.
+func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
+	edge := r.cfg.Edges[rnd.IntN(len(r.cfg.Edges))]
+	key := r.key(r.readKey(rnd))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(edge, "/")+"/"+key, nil)
+	if err != nil {
+		r.fail("read-request")
+		return
+	}
+	req.Host = r.cfg.Host
+	start := time.Now()
+	resp, err := r.http.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.fail("read-transport")
+		}
+		return
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	end := time.Now()
+	if err != nil {
+		r.fail("read-body")
+		return
+	}
+	version := int64(consistency.Absent)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		v, ok := parseVersion(body)
+		if !ok {
+			r.fail("read-unversioned-body")
+			return
+		}
+		version = v
+	case http.StatusNotFound:
+	default:
+		r.fail("read-status-" + strconv.Itoa(resp.StatusCode))
+		return
+	}
+	r.obs.ReadDone(consistency.Read{Edge: edge, Key: key, Start: start, End: end, Version: version})
+	r.nReads.Add(1)
+	es := r.perEdge[edge]
+	es.reads.Add(1)
+	if strings.HasPrefix(resp.Header.Get("Cache-Status"), "edge; hit") {
+		r.nHits.Add(1)
+		es.hits.Add(1)
+	}
+	r.all.Record(scheduled, end.Sub(scheduled))
+	r.reads.Record(scheduled, end.Sub(scheduled))
+	es.lat.Record(scheduled, end.Sub(scheduled))
+}
+
+// write puts a new version of key k, or deletes it, one writer per key at
+// a time so versions are acknowledged in order.
+func (r *run) write(ctx context.Context, k int, del bool, scheduled time.Time) {
+	r.locks[k].Lock()
+	defer r.locks[k].Unlock()
+	r.versions[k]++
+	v := r.versions[k]
+	key := r.key(k)
+	start := time.Now()
+	var err error
+	if del {
+		_, err = r.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &r.cfg.Bucket, Key: &key})
+	} else {
+		body := versionBody(v, r.cfg.Size)
+		_, err = r.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
+			ContentLength: aws.Int64(int64(len(body))), CacheControl: aws.String("max-age=60")})
+	}
+	ack := time.Now()
+	if err != nil {
+		if ctx.Err() == nil {
+			r.fail(map[bool]string{true: "delete", false: "put"}[del])
+		}
+		// It may have happened anyway (the answer was lost, or the run
+		// ended under it): never acknowledged, it may be seen or not by
+		// any read that ends after it was sent.
+		r.obs.Wrote(consistency.Write{Key: key, Version: v, Delete: del, Start: start, Ack: consistency.Never})
+		return
+	}
+	r.obs.Wrote(consistency.Write{Key: key, Version: v, Delete: del, Start: start, Ack: ack})
+	r.nWrites.Add(1)
+	r.all.Record(scheduled, ack.Sub(scheduled))
+	r.writes.Record(scheduled, ack.Sub(scheduled))
+}
+
+// versionBody is an object's body: its version on the first line, then
+// padding to size.
+func versionBody(v int64, size int) []byte {
+	b := fmt.Appendf(nil, "v%d\n", v)
+	for len(b) < size {
+		b = append(b, 'x')
+	}
+	return b
+}
+
+func parseVersion(body []byte) (int64, bool) {
+	line, _, _ := bytes.Cut(body, []byte("\n"))
+	v, err := strconv.ParseInt(string(bytes.TrimPrefix(line, []byte("v"))), 10, 64)
+	return v, err == nil && len(line) > 1 && line[0] == 'v'
+}
+
+// progress prints a status line a second until done.
+func (r *run) progress(start time.Time, done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			fmt.Fprintln(r.cfg.Progress)
+			return
+		case <-t.C:
+			reads, writes := r.nReads.Load(), r.nWrites.Load()
+			el := time.Since(start).Seconds()
+			fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %d reads  %d writes  %.0f ops/s  hit %.1f%%  errors %d   ",
+				el, reads, writes, float64(reads+writes)/el, 100*ratio(r.nHits.Load(), reads), r.errorCount())
+		}
+	}
+}
+
+func (r *run) errorCount() int64 {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	n := int64(0)
+	for _, c := range r.errs {
+		n += c
+	}
+	return n
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func (r *run) result(elapsed time.Duration) *Result {
+	res := &Result{
+		Reads: r.nReads.Load(), Writes: r.nWrites.Load(), Errors: r.errorCount(), ErrorKinds: r.errs,
+		HitRatio: ratio(r.nHits.Load(), r.nReads.Load()), LatencyMs: r.all.Quantiles(),
+		ReadMs: r.reads.Quantiles(), WriteMs: r.writes.Quantiles(), Consistency: r.obs.Summary(),
+		Edges: map[string]*EdgeResult{}, LatencySeries: r.reads.Series(),
+	}
+	res.Throughput = float64(res.Reads+res.Writes) / elapsed.Seconds()
+	for e, s := range r.perEdge {
+		res.Edges[e] = &EdgeResult{Reads: s.reads.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
+			LatencyMs: s.lat.Quantiles(), Consistency: res.Consistency.Edges[e]}
+	}
+	return res
+}
