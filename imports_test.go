@@ -126,6 +126,7 @@ var allowedVars = map[string]string{
 	"edge.strCacheStatus":   "the header name Cache-Status as bytes for fasthttp, only read",
 	"edge.strCacheControl":  "header name bytes, only read",
 
+	"cmd/loadtest.scenarios":        "the named workloads' mixes, only read",
 	"loadtest/consistency.Never":    "the Ack of a write never acknowledged, only read",
 	"policy/rules.defaultStatusTTL": "the built-in edge TTL by status, only read",
 	"policy/rules.lineRef":          "compiled expression naming a line in decoder errors, only read",

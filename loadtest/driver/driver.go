@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,6 +160,8 @@ func (c *Config) check() error {
 	switch {
 	case len(c.Edges) == 0:
 		return errors.New("loadtest: give at least one edge URL")
+	case slices.ContainsFunc(c.Edges, func(e string) bool { return !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") }):
+		return fmt.Errorf("loadtest: edges %q: give http:// or https:// URLs", c.Edges)
 	case c.Concurrency < 1:
 		return errors.New("loadtest: concurrency must be at least 1")
 	case c.Keys < 1:

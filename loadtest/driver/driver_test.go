@@ -2,70 +2,16 @@ package driver
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/edgecdn/edge/edge"
-	"github.com/edgecdn/edge/origin"
-	"github.com/edgecdn/edge/origin/s3"
+	"github.com/edgecdn/edge/loadtest/systemtest"
 )
 
-const (
-	testKey    = "LOADTESTKEY000000001"
-	testSecret = "loadtest/secret/0123456789abcdefghij"
-)
-
-// system is an origin store with its S3 API and an edge over it, on
-// loopback ports, for one test; consistency is the edge site's.
-type system struct {
-	s3URL, edgeURL string
-}
-
-func startSystem(t *testing.T, c edge.Consistency) system {
-	t.Helper()
-	var ed *edge.Edge
-	engine, err := origin.Open(t.TempDir(), &origin.Options{Sink: origin.EventSinkFunc(func(ev origin.Event) {
-		if ed != nil {
-			ed.ApplyEvent(ev) // the store's writes purge in process, before they return
-		}
-	})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { engine.Close() })
-	if err := engine.CreateBucket(context.Background(), "loadtest"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := s3.New(engine, s3.Config{Credentials: map[string]string{testKey: testSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve := func(srvServe func(net.Listener) error, shutdown func() error) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { srvServe(ln); close(done) }()
-		t.Cleanup(func() { shutdown(); <-done })
-		return "http://" + ln.Addr().String()
-	}
-	s3srv := s3.NewServer(h, s3.ServerConfig{})
-	sys := system{s3URL: serve(s3srv.Serve, s3srv.Shutdown)}
-	ed, err = edge.New(edge.Config{Sites: []edge.Site{{Hosts: []string{"cdn.test"}, Bucket: "loadtest", Consistency: c}}}, edge.FromStore(engine))
-	if err != nil {
-		t.Fatal(err)
-	}
-	edsrv := edge.NewServer(ed, edge.ServerConfig{})
-	sys.edgeURL = serve(edsrv.Serve, edsrv.Shutdown)
-	t.Cleanup(ed.Close)
-	return sys
-}
-
-func (s system) config() Config {
+func config(s systemtest.System) Config {
 	return Config{
-		Edges: []string{s.edgeURL}, Host: "cdn.test", S3: s.s3URL, Bucket: "loadtest", AccessKey: testKey, SecretKey: testSecret,
+		Edges: []string{s.EdgeURL}, Host: systemtest.Host, S3: s.S3URL, Bucket: systemtest.Bucket, AccessKey: systemtest.AccessKey, SecretKey: systemtest.SecretKey,
 		Duration: 2 * time.Second, Concurrency: 8, Keys: 20, Zipf: 1, Size: 64,
 		Mix: Mix{Read: 70, Overwrite: 25, Delete: 5}, Seed: 1,
 	}
@@ -75,7 +21,7 @@ func (s system) config() Config {
 // reads (and content served after delete); with the store's purges
 // applied before each write returns, it sees none.
 func TestScenariosAgainstARealEdge(t *testing.T) {
-	ttl, err := Run(context.Background(), startSystem(t, edge.ConsistencyTTL).config())
+	ttl, err := Run(context.Background(), config(systemtest.Start(t, edge.ConsistencyTTL)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +34,7 @@ func TestScenariosAgainstARealEdge(t *testing.T) {
 	if c.Stale+c.ServedAfterDelete == 0 || c.StalenessMs.Max <= 0 {
 		t.Errorf("TTL-only caching showed no stale reads: %+v", c)
 	}
-	purged, err := Run(context.Background(), startSystem(t, edge.ConsistencyPurge).config())
+	purged, err := Run(context.Background(), config(systemtest.Start(t, edge.ConsistencyPurge)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ type Recorder struct {
 }
 
 const (
-	lowest  = 1                             // µs
+	lowest  = 1 // µs
 	highest = int64(time.Hour / time.Microsecond)
 	digits  = 3
 )

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgecdn/edge/cmd/internal/testenv"
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/loadtest/systemtest"
+)
+
+func TestMain(m *testing.M) {
+	testenv.ClearEdgeVars()
+	os.Exit(m.Run())
+}
+
+// A short run of a named scenario against a real edge writes
+// result.json with the fields scripts rely on, and a table.
+func TestRunWritesResult(t *testing.T) {
+	sys := systemtest.Start(t, edge.ConsistencyTTL)
+	t.Setenv("EDGE_ACCESS_KEY_ID", systemtest.AccessKey)
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", systemtest.SecretKey)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-scenario", "cache-no-purge", "-duration", "1s", "-edges", sys.EdgeURL,
+		"-host", systemtest.Host, "-s3", sys.S3URL, "-bucket", systemtest.Bucket, "-out", out, "-keys", "20", "-concurrency", "4"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenario", "reads", "writes", "errors", "hit_ratio", "latency_ms", "consistency", "edges"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("result.json lacks %q", k)
+		}
+	}
+	lat := got["latency_ms"].(map[string]any)
+	for _, k := range []string{"p50", "p90", "p99", "p999", "max"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("latency_ms lacks %q", k)
+		}
+	}
+	c := got["consistency"].(map[string]any)
+	for _, k := range []string{"fresh", "stale", "served_after_delete", "not_found_after_put", "staleness_ms", "propagation_ms"} {
+		if _, ok := c[k]; !ok {
+			t.Errorf("consistency lacks %q", k)
+		}
+	}
+	if got["scenario"] != "cache-no-purge" || got["reads"].(float64) == 0 {
+		t.Errorf("scenario %v, reads %v", got["scenario"], got["reads"])
+	}
+	if !strings.Contains(stdout.String(), "hit ratio") || !strings.Contains(stderr.String(), "ops/s") {
+		t.Errorf("table:\n%s\nprogress:\n%s", stdout.String(), stderr.String())
+	}
+}
+
+// Mistakes are refused before any traffic, with what to fix.
+func TestRunRefuses(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-scenario", "nope"}, "use one of"},
+		{[]string{"-scenario", "purge", "-duration", "1s"}, "EDGE_ACCESS_KEY_ID"},
+		{[]string{"-scenario", "read-only", "-edges", "", "-duration", "1s"}, "edge"},
+	} {
+		err := run(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an error about %q", c.args, err, c.want)
+		}
+	}
+}
