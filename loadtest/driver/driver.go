@@ -147,12 +147,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
-	done := make(chan struct{})
+	done, printed := make(chan struct{}), make(chan struct{})
 	if cfg.Progress != nil {
-		go r.progress(start, done)
+		go func() { r.progress(start, done); close(printed) }()
+	} else {
+		close(printed)
 	}
 	r.drive(ctx)
 	close(done)
+	<-printed // the last line is written before Run returns
 	return r.result(time.Since(start)), nil
 }
 
@@ -371,20 +374,24 @@ func parseVersion(body []byte) (int64, bool) {
 	return v, err == nil && len(line) > 1 && line[0] == 'v'
 }
 
-// progress prints a status line a second until done.
+// progress prints a status line a second until done, and a last one.
 func (r *run) progress(start time.Time, done <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	line := func() {
+		reads, writes := r.nReads.Load(), r.nWrites.Load()
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %d reads  %d writes  %.0f ops/s  hit %.1f%%  errors %d   ",
+			el, reads, writes, float64(reads+writes)/el, 100*ratio(r.nHits.Load(), reads), r.errorCount())
+	}
 	for {
 		select {
 		case <-done:
+			line()
 			fmt.Fprintln(r.cfg.Progress)
 			return
 		case <-t.C:
-			reads, writes := r.nReads.Load(), r.nWrites.Load()
-			el := time.Since(start).Seconds()
-			fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %d reads  %d writes  %.0f ops/s  hit %.1f%%  errors %d   ",
-				el, reads, writes, float64(reads+writes)/el, 100*ratio(r.nHits.Load(), reads), r.errorCount())
+			line()
 		}
 	}
 }
