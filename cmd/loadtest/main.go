@@ -5,7 +5,8 @@
 //	go run ./cmd/loadtest -scenario NAME -duration D -edges URL[,URL…] -host HOST -s3 URL -bucket B -out DIR
 //
 // The S3 key pair comes from EDGE_ACCESS_KEY_ID and EDGE_SECRET_ACCESS_KEY.
-// It writes DIR/result.json and prints a table; with no flags it runs a
+// It writes DIR/result.json and DIR/report.html (charts, self-contained)
+// and prints a table; with no flags it runs a
 // short scenario against the all-in-one (make run) on its default ports.
 package main
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/loadtest/driver"
+	"github.com/edgecdn/edge/loadtest/report"
 )
 
 // scenarios are the named workloads. The edges decide what each shows:
@@ -88,8 +90,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(filepath.Join(*out, "result.json"), append(data, '\n'), 0o644); err != nil {
 		return err
 	}
+	var page bytes.Buffer
+	if err := report.Write(&page, res); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*out, "report.html"), page.Bytes(), 0o644); err != nil {
+		return err
+	}
 	printTable(stdout, res)
-	fmt.Fprintf(stdout, "\nresults: %s\n", filepath.Join(*out, "result.json"))
+	fmt.Fprintf(stdout, "\nresults: %s, %s\n", filepath.Join(*out, "result.json"), filepath.Join(*out, "report.html"))
 	return nil
 }
 

@@ -75,6 +75,9 @@ func TestSummary(t *testing.T) {
 	if s.Reads != 5 || s.Fresh != 4 || s.Stale != 1 || s.Edges["e2"].Stale != 1 || s.Edges["e1"].Fresh != 2 {
 		t.Fatalf("counts: %+v e1 %+v e2 %+v", s, s.Edges["e1"], s.Edges["e2"])
 	}
+	if h := s.StalenessHistogram; len(h) != 16 || h[5].UpToMs != 50 || h[5].Count != 1 {
+		t.Errorf("staleness histogram: %+v", h)
+	}
 	if s.StalenessMs != (Quantiles{P50: 40, P99: 40, Max: 40}) {
 		t.Errorf("staleness: %+v", s.StalenessMs)
 	}

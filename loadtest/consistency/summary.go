@@ -3,6 +3,7 @@ package consistency
 import (
 	"math"
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Summary struct {
 	// StalenessMs is over the reads that were not fresh: how long what
 	// they saw had been superseded.
 	StalenessMs Quantiles `json:"staleness_ms"`
+	// StalenessHistogram counts those reads by staleness, for the report.
+	StalenessHistogram []Bucket `json:"staleness_histogram,omitempty"`
 	// PropagationMs is, over the writes every edge was seen serving, the
 	// time from the write's acknowledgement until the last edge served it
 	// (or something newer); Unpropagated counts the writes some edge was
@@ -26,6 +29,32 @@ type Summary struct {
 	Unpropagated  int       `json:"unpropagated"`
 	// Edges holds the same per edge (empty in an edge's own summary).
 	Edges map[string]*Summary `json:"edges,omitempty"`
+}
+
+// Bucket counts the values up to UpToMs (and above the previous bucket's);
+// the last bucket's UpToMs is 0, meaning no bound.
+type Bucket struct {
+	UpToMs float64 `json:"up_to_ms"`
+	Count  int     `json:"count"`
+}
+
+// bucketBounds are the staleness histogram's upper bounds, in ms.
+var bucketBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000}
+
+func histogram(ds []time.Duration) []Bucket {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]Bucket, len(bucketBounds)+1)
+	for i, b := range bucketBounds {
+		out[i].UpToMs = b
+	}
+	for _, d := range ds {
+		ms := float64(d) / float64(time.Millisecond)
+		i := sort.SearchFloat64s(bucketBounds, ms)
+		out[i].Count++
+	}
+	return out
 }
 
 // Quantiles of a distribution, in milliseconds; zero when it is empty.
@@ -70,6 +99,7 @@ func (o *Observer) Summary() Summary {
 			perEdgeStale[r.Edge] = append(perEdgeStale[r.Edge], v.Staleness)
 		}
 	}
+	all.StalenessHistogram = histogram(stale)
 	all.StalenessMs = quantiles(stale)
 	for edge, ds := range perEdgeStale {
 		all.Edges[edge].StalenessMs = quantiles(ds)

@@ -76,8 +76,10 @@ type Result struct {
 	WriteMs     latency.Quantiles      `json:"write_latency_ms"`
 	Consistency consistency.Summary    `json:"consistency"`
 	Edges       map[string]*EdgeResult `json:"edges"`
-	// LatencySeries is the read latency of each second, for the report.
+	// LatencySeries is the read latency of each second, and HitSeries
+	// the hit ratio, for the report.
 	LatencySeries []latency.Quantiles `json:"latency_series,omitempty"`
+	HitSeries     []float64           `json:"hit_series,omitempty"`
 }
 
 // EdgeResult is one edge's part of a run.
@@ -107,6 +109,10 @@ type run struct {
 	nReads   atomic.Int64
 	nWrites  atomic.Int64
 	nHits    atomic.Int64
+	start    time.Time
+	secMu    sync.Mutex
+	secReads []int64 // reads begun in each second since start
+	secHits  []int64
 }
 
 type edgeState struct {
@@ -126,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	start := time.Now()
 	r := &run{
-		cfg: cfg, zipf: z, obs: consistency.New(),
+		cfg: cfg, zipf: z, obs: consistency.New(), start: start,
 		all: latency.New(start), reads: latency.New(start), writes: latency.New(start),
 		perEdge: map[string]*edgeState{}, locks: make([]sync.Mutex, cfg.Keys), versions: make([]int64, cfg.Keys),
 		errs: map[string]int64{},
@@ -315,10 +321,12 @@ func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	r.nReads.Add(1)
 	es := r.perEdge[edge]
 	es.reads.Add(1)
-	if strings.HasPrefix(resp.Header.Get("Cache-Status"), "edge; hit") {
+	hit := strings.HasPrefix(resp.Header.Get("Cache-Status"), "edge; hit")
+	if hit {
 		r.nHits.Add(1)
 		es.hits.Add(1)
 	}
+	r.countSecond(scheduled, hit)
 	r.all.Record(scheduled, end.Sub(scheduled))
 	r.reads.Record(scheduled, end.Sub(scheduled))
 	es.lat.Record(scheduled, end.Sub(scheduled))
@@ -396,6 +404,20 @@ func (r *run) progress(start time.Time, done <-chan struct{}) {
 	}
 }
 
+// countSecond counts a read, and whether it hit, in its second.
+func (r *run) countSecond(t time.Time, hit bool) {
+	sec := max(0, int(t.Sub(r.start)/time.Second))
+	r.secMu.Lock()
+	defer r.secMu.Unlock()
+	for len(r.secReads) <= sec {
+		r.secReads, r.secHits = append(r.secReads, 0), append(r.secHits, 0)
+	}
+	r.secReads[sec]++
+	if hit {
+		r.secHits[sec]++
+	}
+}
+
 func (r *run) errorCount() int64 {
 	r.errMu.Lock()
 	defer r.errMu.Unlock()
@@ -421,6 +443,11 @@ func (r *run) result(elapsed time.Duration) *Result {
 		Edges: map[string]*EdgeResult{}, LatencySeries: r.reads.Series(),
 	}
 	res.Throughput = float64(res.Reads+res.Writes) / elapsed.Seconds()
+	r.secMu.Lock()
+	for i := range r.secReads {
+		res.HitSeries = append(res.HitSeries, ratio(r.secHits[i], r.secReads[i]))
+	}
+	r.secMu.Unlock()
 	for e, s := range r.perEdge {
 		res.Edges[e] = &EdgeResult{Reads: s.reads.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
 			LatencyMs: s.lat.Quantiles(), Consistency: res.Consistency.Edges[e]}
