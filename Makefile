@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test lint bench fuzz build redis-server versitygw
+.PHONY: run test lint bench bench-go fuzz build redis-server versitygw
 
 # Starts the whole product on its embedded defaults (see ARCHITECTURE.md).
 run:
@@ -62,7 +62,15 @@ lint:
 
 # Benchmarks; BENCH selects, e.g. make bench BENCH=Put
 BENCH ?= .
+# The standard load test set (hit throughput at 1 and 64 KiB, a Zipf mix,
+# the four consistency scenarios) against an all-in-one started on free
+# loopback ports; results under bench-results/<date>/ (DURATION per run).
+DURATION ?= 20s
 bench:
+	DURATION=$(DURATION) loadtest/bench.sh
+
+# The Go benchmarks (BENCH= a pattern).
+bench-go:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
 
 # Runs each fuzz target for FUZZTIME (seed corpora live in testdata/).

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		zipf     = fs.Float64("zipf", 1, "key popularity exponent (0: uniform)")
 		size     = fs.Int("size", 1024, "object size in bytes")
 		prefix   = fs.String("prefix", "", "key prefix (default: one per run)")
+		prefill  = fs.Bool("prefill", false, "write every key once before the timed run")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -70,9 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Edges: splitList(*edges), Host: *host, S3: *s3URL, Bucket: *bucket,
 		AccessKey: os.Getenv("EDGE_ACCESS_KEY_ID"), SecretKey: os.Getenv("EDGE_SECRET_ACCESS_KEY"),
 		Duration: *duration, Ops: *ops, Concurrency: *conc, Rate: *rate, Keys: *nkeys, Zipf: *zipf, Size: *size,
-		Mix: mix, Prefix: *prefix, Seed: uint64(start.UnixNano()), Progress: stderr,
+		Mix: mix, Prefix: *prefix, Prefill: *prefill, Seed: uint64(start.UnixNano()), Progress: stderr,
 	}
-	if cfg.Mix.Overwrite+cfg.Mix.Delete+cfg.Mix.Create > 0 && (cfg.AccessKey == "" || cfg.SecretKey == "") {
+	if (cfg.Prefill || cfg.Mix.Overwrite+cfg.Mix.Delete+cfg.Mix.Create > 0) && (cfg.AccessKey == "" || cfg.SecretKey == "") {
 		return fmt.Errorf("scenario %s writes: set EDGE_ACCESS_KEY_ID and EDGE_SECRET_ACCESS_KEY to the S3 key pair", *scenario)
 	}
 	res, err := driver.Run(ctx, cfg)

@@ -57,7 +57,10 @@ type Config struct {
 	Mix  Mix
 	// Prefix starts every key, so runs do not meet each other's objects.
 	Prefix string
-	Seed   uint64
+	// Prefill writes every key once before the timed run (for read-only
+	// and hit-throughput runs).
+	Prefill bool
+	Seed    uint64
 	// Progress, when set, gets a status line a second.
 	Progress io.Writer
 }
@@ -148,6 +151,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Mix.Create == 0 {
 		r.created.Store(int64(cfg.Keys)) // every key may be read from the start
 	}
+	if cfg.Prefill {
+		if err := r.prefill(ctx); err != nil {
+			return nil, err
+		}
+		start = time.Now()
+		r.start = start
+		r.all, r.reads, r.writes = latency.New(start), latency.New(start), latency.New(start)
+		for _, es := range r.perEdge {
+			es.lat = latency.New(start)
+		}
+		r.nWrites.Store(0)
+	}
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
@@ -179,7 +194,7 @@ func (c *Config) check() error {
 		return errors.New("loadtest: bound the run with a duration or an operation count")
 	case c.Mix.Read+c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create <= 0:
 		return errors.New("loadtest: the mix has no operations")
-	case c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create > 0 && (c.S3 == "" || c.Bucket == ""):
+	case (c.Prefill || c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create > 0) && (c.S3 == "" || c.Bucket == ""):
 		return errors.New("loadtest: writes need the S3 endpoint and bucket")
 	}
 	if c.Size < 32 {
@@ -235,6 +250,31 @@ func (r *run) drive(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+}
+
+// prefill writes version 1 of every key, Concurrency at a time.
+func (r *run) prefill(ctx context.Context) error {
+	keys := make(chan int)
+	var wg sync.WaitGroup
+	for range r.cfg.Concurrency {
+		wg.Go(func() {
+			for k := range keys {
+				r.write(ctx, k, false, time.Now())
+			}
+		})
+	}
+	for k := range r.cfg.Keys {
+		select {
+		case keys <- k:
+		case <-ctx.Done():
+		}
+	}
+	close(keys)
+	wg.Wait()
+	if n := r.errorCount(); n > 0 {
+		return fmt.Errorf("loadtest: prefill: %d writes failed %v: check the S3 endpoint, bucket and key pair", n, r.errs)
+	}
+	return ctx.Err()
 }
 
 // one runs one operation drawn from the mix.

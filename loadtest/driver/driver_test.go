@@ -60,3 +60,18 @@ func TestVersionBody(t *testing.T) {
 		}
 	}
 }
+
+// A read-only run after a prefill reads objects that exist: every read
+// fresh, and after the first of each key, hits.
+func TestPrefilledReadOnly(t *testing.T) {
+	cfg := config(systemtest.Start(t, edge.ConsistencyPurge))
+	cfg.Mix, cfg.Prefill, cfg.Duration = Mix{Read: 1}, true, time.Second
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Consistency
+	if res.Writes != 0 || res.Reads < 100 || c.Fresh != c.Reads || res.HitRatio < 0.9 {
+		t.Fatalf("%d writes counted, %d reads, %d fresh, hit ratio %.2f", res.Writes, res.Reads, c.Fresh, res.HitRatio)
+	}
+}
