@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgecdn/edge/loadtest/driver"
 	"github.com/edgecdn/edge/loadtest/report"
+	"github.com/edgecdn/edge/origin/s3"
 )
 
 // scenarios are the named workloads. The edges decide what each shows:
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		size     = fs.Int("size", 1024, "object size in bytes")
 		prefix   = fs.String("prefix", "", "key prefix (default: one per run)")
 		prefill  = fs.Bool("prefill", false, "write every key once before the timed run")
+		dataDir  = fs.String("data", "./data", "the all-in-one's data directory, whose generated S3 key pair is used when the environment has none")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,8 +75,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Duration: *duration, Ops: *ops, Concurrency: *conc, Rate: *rate, Keys: *nkeys, Zipf: *zipf, Size: *size,
 		Mix: mix, Prefix: *prefix, Prefill: *prefill, Seed: uint64(start.UnixNano()), Progress: stderr,
 	}
+	if cfg.AccessKey == "" && cfg.SecretKey == "" {
+		cfg.AccessKey, cfg.SecretKey = generatedKeys(*dataDir)
+	}
 	if (cfg.Prefill || cfg.Mix.Overwrite+cfg.Mix.Delete+cfg.Mix.Create > 0) && (cfg.AccessKey == "" || cfg.SecretKey == "") {
-		return fmt.Errorf("scenario %s writes: set EDGE_ACCESS_KEY_ID and EDGE_SECRET_ACCESS_KEY to the S3 key pair", *scenario)
+		return fmt.Errorf("scenario %s writes: set EDGE_ACCESS_KEY_ID and EDGE_SECRET_ACCESS_KEY to the S3 key pair, or point -data at the all-in-one's data directory", *scenario)
 	}
 	res, err := driver.Run(ctx, cfg)
 	if err != nil {
@@ -101,6 +106,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	printTable(stdout, res)
 	fmt.Fprintf(stdout, "\nresults: %s, %s\n", filepath.Join(*out, "result.json"), filepath.Join(*out, "report.html"))
 	return nil
+}
+
+// generatedKeys is the key pair an all-in-one without configured
+// credentials generated into its data directory ("" when there is none).
+func generatedKeys(dir string) (id, secret string) {
+	data, err := os.ReadFile(filepath.Join(dir, s3.KeysFile))
+	if err != nil {
+		return "", ""
+	}
+	var k s3.Keys
+	if json.Unmarshal(data, &k) != nil {
+		return "", ""
+	}
+	return k.AccessKeyID, k.SecretAccessKey
 }
 
 // splitList is a comma-separated list without its empty members.

@@ -68,6 +68,19 @@ func TestRunWritesResult(t *testing.T) {
 	}
 }
 
+// Without keys in the environment, the all-in-one's generated pair in its
+// data directory is used.
+func TestGeneratedKeysFromTheDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "s3-credentials.json"), []byte(`{"access_key_id":"AK","secret_access_key":"SK"}`), 0o600)
+	if id, secret := generatedKeys(dir); id != "AK" || secret != "SK" {
+		t.Fatalf("%q %q", id, secret)
+	}
+	if id, _ := generatedKeys(t.TempDir()); id != "" {
+		t.Fatalf("a pair from an empty directory: %q", id)
+	}
+}
+
 // Mistakes are refused before any traffic, with what to fix.
 func TestRunRefuses(t *testing.T) {
 	for _, c := range []struct {
@@ -75,7 +88,7 @@ func TestRunRefuses(t *testing.T) {
 		want string
 	}{
 		{[]string{"-scenario", "nope"}, "use one of"},
-		{[]string{"-scenario", "purge", "-duration", "1s"}, "EDGE_ACCESS_KEY_ID"},
+		{[]string{"-scenario", "purge", "-duration", "1s", "-data", t.TempDir()}, "EDGE_ACCESS_KEY_ID"},
 		{[]string{"-scenario", "read-only", "-edges", "", "-duration", "1s"}, "edge"},
 	} {
 		err := run(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})
