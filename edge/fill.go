@@ -145,6 +145,13 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 			res = &fillResult{outcome: failed, err: &failure{status: fasthttp.StatusBadGateway, detail: "fill-panicked", cause: fmt.Errorf("%v", p)}}
 		}
 	}()
+	if stale == nil {
+		// A fill of the key may have stored it between this request's
+		// miss and its joining: the entry is the answer, as a hit.
+		if entry, soft, ok := e.cache.Lookup(key); ok && !soft && entry.Status != http.StatusPartialContent && e.usable(site, entry, e.cfg.Now()) {
+			return &fillResult{outcome: shared, entry: entry, status: statusHit}
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	defer cancel()
 	e.stats.originFetches.Add(1)
