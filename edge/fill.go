@@ -107,7 +107,8 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 
 // newFetchRequest describes the origin request for ctx; own marks one
 // served to this client alone, which carries its conditionals and Range.
-func (e *Edge) newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte, own bool) *fetchRequest {
+// vary names the fields the response is known to vary by.
+func (e *Edge) newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte, vary []string, own bool) *fetchRequest {
 	req := &fetchRequest{Site: site, Path: string(path), Query: string(requestQuery(ctx)), Method: http.MethodGet}
 	if site.upstream == nil {
 		req.Key, _ = objectOfPath(site, req.Path) // undecodable: "", which the store answers 404
@@ -115,7 +116,7 @@ func (e *Edge) newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte
 	if own && ctx.IsHead() {
 		req.Method = http.MethodHead
 	}
-	req.Header = originHeader(ctx, site, e.varyOf(primaryKey(ctx, site, path)), own)
+	req.Header = originHeader(ctx, site, vary, own)
 	return req
 }
 
@@ -123,7 +124,7 @@ func (e *Edge) newFetchRequest(ctx *fasthttp.RequestCtx, site *Site, path []byte
 // representation, conditional on the stale entry's validators when there
 // is one.
 func (e *Edge) newFillRequest(ctx *fasthttp.RequestCtx, site *Site, primary string, path []byte, stale *cache.Entry) *fetchRequest {
-	req := e.newFetchRequest(ctx, site, path, false)
+	req := e.newFetchRequest(ctx, site, path, e.varyOf([]byte(primary)), false)
 	req.Primary = primary
 	req.revalidating(stale)
 	return req

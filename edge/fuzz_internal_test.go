@@ -224,7 +224,7 @@ func mapTarget(t *testing.T, e *Edge, site *Site, ctx *fasthttp.RequestCtx) mapp
 	if m.ok {
 		// Purges name entries by object: what a purge computes for a path
 		// must be what the fill of that path registered.
-		req := e.newFetchRequest(ctx, site, p, false)
+		req := e.newFetchRequest(ctx, site, p, nil, false)
 		if got := objectOf(site, req); got != m.object {
 			t.Fatalf("target %q: the fill registers object %q, a purge of path %q names %q", target, got, p, m.object)
 		}
@@ -281,7 +281,7 @@ func FuzzPathMapping(f *testing.F) {
 		f.Add(true, p[0], p[1])
 	}
 	s := fuzzSites(f)
-	e := &Edge{sites: s, vary: newMemo[[]string](16)}
+	e := &Edge{sites: s}
 	f.Fuzz(func(t *testing.T, upstream bool, t1, t2 string) {
 		site, host := s.byHost["example.com"], "example.com"
 		if upstream {

@@ -20,7 +20,7 @@ import (
 // request carries the client's conditionals and Range: the answer is its
 // own.
 func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, detail string) {
-	req := e.newFetchRequest(ctx, site, path, true)
+	req := e.newFetchRequest(ctx, site, path, e.varyOf(primaryKey(ctx, site, path)), true)
 	req.interim = interimRelay(ctx)
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
