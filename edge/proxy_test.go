@@ -215,8 +215,7 @@ func TestUnaskedPartialOrNotModifiedIsNotShared(t *testing.T) {
 			for range 3 {
 				wg.Go(func() { results <- te.get("/p") })
 			}
-			waitFor(t, "the fill reaches the origin", func() bool { return len(o.requests()) >= 1 })
-			time.Sleep(50 * time.Millisecond) // let the others join the fill
+			waitFor(t, "all three to make or join the fill", func() bool { return te.edge.Stats().FillRequests >= 3 })
 			close(release)
 			wg.Wait()
 			close(results)
@@ -305,15 +304,13 @@ func TestUnknownTransferEncodingIsBadGateway(t *testing.T) {
 	url := startRawOrigin(t, func(string) string {
 		return "HTTP/1.1 200 OK\r\nTransfer-Encoding: x-custom\r\nCache-Control: max-age=60\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
 	})
-	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: url}}, FetchTimeout: 5 * time.Second}, nil)
+	// The fetch timeout is longer than the client's (10 s): an edge that
+	// waited for the body's end instead of refusing it would fail the get.
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: url}}, FetchTimeout: time.Hour}, nil)
 	for range 2 {
-		start := time.Now()
 		r := te.get("/te")
 		if r.status != http.StatusBadGateway || r.h("Cache-Status") != "edge; detail=origin-bad-framing" {
 			t.Errorf("got %d %q, want 502 with detail=origin-bad-framing", r.status, r.h("Cache-Status"))
-		}
-		if d := time.Since(start); d > 4*time.Second {
-			t.Errorf("the answer took %v: it waited for the fetch timeout", d)
 		}
 	}
 }
@@ -636,31 +633,6 @@ func TestOwnS3OriginNeedsStrongOrTTL(t *testing.T) {
 	e.Close()
 }
 
-// Generation conditions on an entry without a generation (an upstream
-// that has none) go to the origin, which decides.
-func TestGenerationConditionsForwardedWhenUnknown(t *testing.T) {
-	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		if r.Header.Get("X-If-Generation-Match") == "7" {
-			w.WriteHeader(http.StatusPreconditionFailed)
-			return
-		}
-		fmt.Fprint(w, "x")
-	})
-	te := proxyEdge(t, o, edge.Config{})
-	te.get("/g")
-	if r := te.get("/g"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
-		t.Fatalf("not stored: %q", r.h("Cache-Status"))
-	}
-	r := te.get("/g", "X-If-Generation-Match", "7")
-	if r.status != http.StatusPreconditionFailed || !strings.Contains(r.h("Cache-Status"), "generation-unknown") {
-		t.Errorf("generation condition on an entry without one: %d %q, want the origin's 412", r.status, r.h("Cache-Status"))
-	}
-	if got := o.last(t).Header.Get("X-If-Generation-Match"); got != "7" {
-		t.Errorf("origin saw X-If-Generation-Match %q", got)
-	}
-}
-
 // Through the edge: an Expires that is not a valid HTTP-date means
 // already expired (RFC 9111 §5.3), and a CDN-Cache-Control with a
 // directive of the wrong type is ignored as a whole (RFC 9213 §2.1).
@@ -713,23 +685,6 @@ func TestPartialAnswersPreconditions(t *testing.T) {
 	}
 }
 
-// A generation condition on a miss of an origin without generations is
-// the origin's to answer, not lost in the fill.
-func TestGenerationConditionOnAMiss(t *testing.T) {
-	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		if r.Header.Get("X-If-Generation-Match") == "7" {
-			w.WriteHeader(http.StatusPreconditionFailed)
-			return
-		}
-		fmt.Fprint(w, "x")
-	})
-	te := proxyEdge(t, o, edge.Config{})
-	if r := te.get("/g", "X-If-Generation-Match", "7"); r.status != http.StatusPreconditionFailed {
-		t.Errorf("miss with a generation condition: %d %q, want the origin's 412", r.status, r.h("Cache-Status"))
-	}
-}
-
 // Cache poisoning through the fields a response varies by: what is
 // stored under a value is what the origin answered for that value —
 // whether the attacker's request repeats the field or names it in its
@@ -766,5 +721,34 @@ func TestNotModifiedHitHasNoContentLengthZero(t *testing.T) {
 	}
 	if head, body := rawGet(t, te.addr, "/x"); !strings.Contains(head, "Content-Length: 4\r\n") || body != "body" {
 		t.Errorf("200 from the cache:\n%s\n%q", head, body)
+	}
+}
+
+// Generation conditions the cache cannot judge — on a miss, or on an
+// entry without a generation (an upstream that has none) — go to the
+// origin, which decides; they are not lost in the fill.
+func TestGenerationConditionsForwardedWhenUnknown(t *testing.T) {
+	o := startRecordingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.Header.Get("X-If-Generation-Match") == "7" {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		fmt.Fprint(w, "x")
+	})
+	te := proxyEdge(t, o, edge.Config{})
+	if r := te.get("/miss", "X-If-Generation-Match", "7"); r.status != http.StatusPreconditionFailed {
+		t.Errorf("miss with a generation condition: %d %q, want the origin's 412", r.status, r.h("Cache-Status"))
+	}
+	te.get("/g")
+	if r := te.get("/g"); !strings.HasPrefix(r.h("Cache-Status"), "edge; hit") {
+		t.Fatalf("not stored: %q", r.h("Cache-Status"))
+	}
+	r := te.get("/g", "X-If-Generation-Match", "7")
+	if r.status != http.StatusPreconditionFailed || !strings.Contains(r.h("Cache-Status"), "generation-unknown") {
+		t.Errorf("generation condition on an entry without one: %d %q, want the origin's 412", r.status, r.h("Cache-Status"))
+	}
+	if got := o.last(t).Header.Get("X-If-Generation-Match"); got != "7" {
+		t.Errorf("origin saw X-If-Generation-Match %q", got)
 	}
 }
