@@ -27,6 +27,21 @@ type Log struct {
 	Path, Name string
 }
 
+// Append opens the log for a new run of the process to write to, and
+// says where that run's part begins (for Since).
+func (l Log) Append() (f *os.File, start int64, err error) {
+	f, err = os.OpenFile(l.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
 // Since is what the log holds from byte off on ("" when it holds less).
 func (l Log) Since(off int64) string {
 	b, err := os.ReadFile(l.Path)

@@ -230,16 +230,11 @@ var errPortTaken = errors.New("port taken")
 // start runs the gateway on port and waits until it answers.
 func (s *Server) start(port int, home string) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, logStart, err := s.logFile().Append() // logStart: where this attempt's part begins
 	if err != nil {
 		return err
 	}
 	defer logf.Close() // the child has its own copy
-	fi, err := logf.Stat()
-	if err != nil {
-		return err
-	}
-	logStart := fi.Size() // this attempt's part of the log
 
 	cmd := exec.Command(s.bin,
 		"--port", addr,

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -282,16 +281,11 @@ func (s *Server) start() error {
 	}
 	args = append(args, s.opts.Args...)
 
-	logf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, logStart, err := s.logFile().Append() // logStart: where this run's part begins
 	if err != nil {
 		return err
 	}
 	defer logf.Close() // the child has its own copy
-	fi, err := logf.Stat()
-	if err != nil {
-		return err
-	}
-	logStart := fi.Size() // this run's part of the log
 
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
