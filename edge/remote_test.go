@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,23 +27,8 @@ func TestRemoteOriginServer(t *testing.T) {
 	if err := engine.CreateBucket(ctx, "public"); err != nil {
 		t.Fatal(err)
 	}
-	h, err := s3.New(engine, s3.Config{PublicBuckets: []string{"public"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var requests atomic.Int64
-	srv := s3.NewServer(h, s3.ServerConfig{})
-	inner := srv.Handler
-	srv.Handler = func(c *fasthttp.RequestCtx) { requests.Add(1); inner(c) }
-	go srv.Serve(ln)
-	defer srv.Shutdown()
-
-	u, _ := url.Parse("http://" + ln.Addr().String())
-	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.FromS3(u, nil))
+	o := startRemoteOrigin(t, engine)
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.FromS3(o.url, nil))
 	if _, err := engine.PutObject(ctx, "public", "dir/a b.txt", strings.NewReader("remote"), origin.PutOptions{Size: 6, Headers: origin.Headers{CacheControl: "max-age=60", ContentType: "text/plain"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +43,7 @@ func TestRemoteOriginServer(t *testing.T) {
 	if r := te.get("/nope"); r.status != 404 {
 		t.Fatalf("missing object through the remote origin: %d", r.status)
 	}
-	if n := requests.Load(); n != 2 {
+	if n := o.requests.Load(); n != 2 {
 		t.Fatalf("the origin server saw %d requests, want 2 (one miss, one 404)", n)
 	}
 }
@@ -71,22 +57,13 @@ func TestStaleIfErrorWhenOriginServerStops(t *testing.T) {
 	}
 	defer engine.Close()
 	engine.CreateBucket(ctx, "public")
-	h, _ := s3.New(engine, s3.Config{PublicBuckets: []string{"public"}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := s3.NewServer(h, s3.ServerConfig{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	u, _ := url.Parse("http://" + ln.Addr().String())
-	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.FromS3(u, nil))
+	o := startRemoteOrigin(t, engine)
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyTTL}}}, edge.FromS3(o.url, nil))
 	engine.PutObject(ctx, "public", "k", strings.NewReader("kept"), origin.PutOptions{Size: 4, Headers: origin.Headers{CacheControl: "max-age=10, stale-if-error=300"}})
 	if r := te.get("/k"); r.body != "kept" {
 		t.Fatalf("fill: %q", r.body)
 	}
-	srv.Shutdown() // the origin is gone: connections are refused
-	<-done
+	o.stop() // the origin is gone: connections are refused
 	te.clock.Advance(60 * time.Second)
 	if r := te.get("/k"); r.status != 200 || r.body != "kept" || !strings.Contains(r.h("Cache-Status"), "stale-if-error") {
 		t.Fatalf("origin stopped, within stale-if-error: %d %q %q", r.status, r.body, r.h("Cache-Status"))
@@ -95,4 +72,35 @@ func TestStaleIfErrorWhenOriginServerStops(t *testing.T) {
 	if r := te.get("/k"); r.status != 502 {
 		t.Fatalf("origin stopped, past stale-if-error: %d, want 502", r.status)
 	}
+}
+
+// remoteOrigin is engine's S3 API on a loopback port, bucket "public"
+// readable by anyone, counting the requests it serves.
+type remoteOrigin struct {
+	url      *url.URL
+	requests atomic.Int64
+	stop     func() // stops serving; the test's end calls it too
+}
+
+func startRemoteOrigin(t *testing.T, engine *origin.Engine) *remoteOrigin {
+	t.Helper()
+	h, err := s3.New(engine, s3.Config{PublicBuckets: []string{"public"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &remoteOrigin{}
+	srv := s3.NewServer(h, s3.ServerConfig{})
+	inner := srv.Handler
+	srv.Handler = func(c *fasthttp.RequestCtx) { o.requests.Add(1); inner(c) }
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	var once sync.Once
+	o.stop = func() { once.Do(func() { srv.Shutdown(); <-done }) }
+	t.Cleanup(o.stop)
+	o.url, _ = url.Parse("http://" + ln.Addr().String())
+	return o
 }

@@ -1,36 +1,13 @@
 package edge_test
 
 import (
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/origin"
-	"github.com/edgecdn/edge/origin/s3"
 )
-
-// startRemoteOrigin serves engine's S3 API on a loopback port, bucket
-// "public" readable by anyone, and returns its URL.
-func startRemoteOrigin(t *testing.T, engine *origin.Engine) *url.URL {
-	t.Helper()
-	h, err := s3.New(engine, s3.Config{PublicBuckets: []string{"public"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := s3.NewServer(h, s3.ServerConfig{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Shutdown(); <-done })
-	u, _ := url.Parse("http://" + ln.Addr().String())
-	return u
-}
 
 // Strong sites confirm each hit by generation, so a change of metadata
 // alone (CopyObject with REPLACE keeps the ETag) is served at once, from
@@ -48,7 +25,7 @@ func TestStrongSeesMetadataOnlyChanges(t *testing.T) {
 			}
 			o := edge.FromStore(engine)
 			if remote {
-				o = edge.FromS3(startRemoteOrigin(t, engine), nil)
+				o = edge.FromS3(startRemoteOrigin(t, engine).url, nil)
 			}
 			te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyStrong}}}, o)
 			put, err := engine.PutObject(ctx, "public", "doc", strings.NewReader("body"), origin.PutOptions{Size: 4,
