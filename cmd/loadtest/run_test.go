@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgecdn/edge/cmd/internal/testenv"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/loadtest/driver"
 	"github.com/edgecdn/edge/loadtest/systemtest"
 )
 
@@ -81,6 +82,18 @@ func TestGeneratedKeysFromTheDataDirectory(t *testing.T) {
 	}
 }
 
+func TestParseMix(t *testing.T) {
+	m, err := parseMix("read=80, overwrite=10,delete=5,create=4,purge=1")
+	if err != nil || m != (driver.Mix{Read: 80, Overwrite: 10, Delete: 5, Create: 4, Purge: 1}) {
+		t.Fatalf("%+v %v", m, err)
+	}
+	for _, bad := range []string{"read", "read=-1", "read=x", "reads=1", "=1"} {
+		if _, err := parseMix(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
 // Mistakes are refused before any traffic, with what to fix.
 func TestRunRefuses(t *testing.T) {
 	for _, c := range []struct {
@@ -90,6 +103,10 @@ func TestRunRefuses(t *testing.T) {
 		{[]string{"-scenario", "nope"}, "use one of"},
 		{[]string{"-scenario", "purge", "-duration", "1s", "-data", t.TempDir()}, "EDGE_ACCESS_KEY_ID"},
 		{[]string{"-scenario", "read-only", "-edges", "", "-duration", "1s"}, "edge"},
+		{[]string{"-scenario", "read-only", "-size", "64x"}, "-size"},
+		{[]string{"-scenario", "read-only", "-mix", "read=1,write=2"}, "names read, overwrite"},
+		{[]string{"-scenario", "read-only", "-mix", "read=0"}, "no operation"},
+		{[]string{"-scenario", "read-only", "-mix", "read=5,purge=1", "-data", t.TempDir()}, "EDGE_PURGE_TOKEN"},
 	} {
 		err := run(context.Background(), c.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -35,6 +35,14 @@ type Write struct {
 	Start, Ack time.Time
 }
 
+// Purge is one purge API call for a key, as the generator saw it: Start
+// when it was sent, Ack when the API answered that every edge had
+// applied it (Never when it did not say so).
+type Purge struct {
+	Key        string
+	Start, Ack time.Time
+}
+
 // Read is one read of a key through an edge.
 type Read struct {
 	Edge, Key  string
@@ -74,6 +82,10 @@ type Verdict struct {
 	// ServedAfterDelete and NotFoundAfterPut).
 	Staleness time.Duration
 	Behind    int64
+	// AfterPurge: a purge of the key, sent after the write the read
+	// missed was acknowledged, had been applied everywhere before the
+	// read began — a purge that did not land.
+	AfterPurge bool
 }
 
 // Observer keeps the writes and reads of a run. Its methods are safe for
@@ -81,11 +93,12 @@ type Verdict struct {
 type Observer struct {
 	mu     sync.Mutex
 	writes map[string][]Write // per key, by version
+	purges map[string][]Purge // per key
 	reads  []Read
 }
 
 // New is an empty observer.
-func New() *Observer { return &Observer{writes: map[string][]Write{}} }
+func New() *Observer { return &Observer{writes: map[string][]Write{}, purges: map[string][]Purge{}} }
 
 // Wrote records an acknowledged write or delete.
 func (o *Observer) Wrote(w Write) {
@@ -94,6 +107,13 @@ func (o *Observer) Wrote(w Write) {
 	ws := o.writes[w.Key]
 	i := sort.Search(len(ws), func(i int) bool { return ws[i].Version >= w.Version })
 	o.writes[w.Key] = slices.Insert(ws, i, w)
+}
+
+// Purged records a purge API call.
+func (o *Observer) Purged(p Purge) {
+	o.mu.Lock()
+	o.purges[p.Key] = append(o.purges[p.Key], p)
+	o.mu.Unlock()
 }
 
 // ReadDone records a read.
@@ -107,11 +127,12 @@ func (o *Observer) ReadDone(r Read) {
 func (o *Observer) Classify(r Read) Verdict {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return classify(o.writes[r.Key], r)
+	return classify(o.writes[r.Key], o.purges[r.Key], r)
 }
 
-// classify judges r against its key's writes, ordered by version.
-func classify(ws []Write, r Read) Verdict {
+// classify judges r against its key's writes, ordered by version, and
+// the purges of the key.
+func classify(ws []Write, ps []Purge, r Read) Verdict {
 	// expected is the last write acknowledged before the read began (nil:
 	// never written, so absent).
 	var expected *Write
@@ -160,6 +181,9 @@ func classify(ws []Write, r Read) Verdict {
 	for i := range ws {
 		if ws[i].Version > seen {
 			v.Staleness = max(0, r.Start.Sub(ws[i].Ack))
+			v.AfterPurge = slices.ContainsFunc(ps, func(p Purge) bool {
+				return p.Start.After(ws[i].Ack) && p.Ack.Before(r.Start)
+			})
 			break
 		}
 	}

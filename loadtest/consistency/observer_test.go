@@ -18,6 +18,8 @@ func del(v int64, start, ack int) Write {
 	return Write{Key: "k", Version: v, Delete: true, Start: at(start), Ack: at(ack)}
 }
 
+func purge(start, ack int) Purge { return Purge{Key: "k", Start: at(start), Ack: at(ack)} }
+
 func read(start, end int, v int64) Read {
 	return Read{Edge: "e1", Key: "k", Start: at(start), End: at(end), Version: v}
 }
@@ -29,25 +31,40 @@ func TestClassify(t *testing.T) {
 		writes []Write
 		read   Read
 		want   Verdict
+		purges []Purge
 	}{
-		{"never written, 404", nil, read(0, 1, Absent), Verdict{Class: Fresh}},
-		{"the acknowledged version", []Write{put(1, 0, 5)}, read(10, 11, 1), Verdict{Class: Fresh}},
-		{"an older version", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1), Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond}},
-		{"two versions behind", []Write{put(1, 0, 5), put(2, 8, 10), put(3, 11, 12)}, read(20, 21, 1), Verdict{Class: Stale, Behind: 2, Staleness: 10 * time.Millisecond}},
-		{"a write overlapping the read, not seen yet: not stale", []Write{put(1, 0, 5), put(2, 9, 14)}, read(10, 12, 1), Verdict{Class: Fresh}},
-		{"a write overlapping the read, seen already", []Write{put(1, 0, 5), put(2, 9, 14)}, read(10, 12, 2), Verdict{Class: Fresh}},
-		{"acknowledged the instant the read began: expected", []Write{put(1, 0, 5), put(2, 6, 10)}, read(10, 11, 1), Verdict{Class: Fresh}},
-		{"served after delete", []Write{put(1, 0, 5), del(2, 6, 10)}, read(30, 31, 1), Verdict{Class: ServedAfterDelete, Behind: 1, Staleness: 20 * time.Millisecond}},
-		{"404 after put", []Write{put(1, 0, 5)}, read(25, 26, Absent), Verdict{Class: NotFoundAfterPut, Behind: 1, Staleness: 20 * time.Millisecond}},
-		{"404 from a delete, after a new put", []Write{put(1, 0, 1), del(2, 2, 3), put(3, 4, 5)}, read(9, 10, Absent), Verdict{Class: NotFoundAfterPut, Behind: 1, Staleness: 4 * time.Millisecond}},
-		{"a version nobody wrote", []Write{put(1, 0, 5)}, read(10, 11, 7), Verdict{Class: Unexplained}},
-		{"a version written only after the read ended", []Write{put(1, 0, 5), put(2, 20, 25)}, read(10, 11, 2), Verdict{Class: Unexplained}},
-		{"content before any write", []Write{put(1, 20, 25)}, read(10, 11, 1), Verdict{Class: Unexplained}},
+		{"never written, 404", nil, read(0, 1, Absent), Verdict{Class: Fresh}, nil},
+		{"the acknowledged version", []Write{put(1, 0, 5)}, read(10, 11, 1), Verdict{Class: Fresh}, nil},
+		{"an older version", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1), Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond}, nil},
+		{"two versions behind", []Write{put(1, 0, 5), put(2, 8, 10), put(3, 11, 12)}, read(20, 21, 1), Verdict{Class: Stale, Behind: 2, Staleness: 10 * time.Millisecond}, nil},
+		{"a write overlapping the read, not seen yet: not stale", []Write{put(1, 0, 5), put(2, 9, 14)}, read(10, 12, 1), Verdict{Class: Fresh}, nil},
+		{"a write overlapping the read, seen already", []Write{put(1, 0, 5), put(2, 9, 14)}, read(10, 12, 2), Verdict{Class: Fresh}, nil},
+		{"acknowledged the instant the read began: expected", []Write{put(1, 0, 5), put(2, 6, 10)}, read(10, 11, 1), Verdict{Class: Fresh}, nil},
+		{"served after delete", []Write{put(1, 0, 5), del(2, 6, 10)}, read(30, 31, 1), Verdict{Class: ServedAfterDelete, Behind: 1, Staleness: 20 * time.Millisecond}, nil},
+		{"404 after put", []Write{put(1, 0, 5)}, read(25, 26, Absent), Verdict{Class: NotFoundAfterPut, Behind: 1, Staleness: 20 * time.Millisecond}, nil},
+		{"404 from a delete, after a new put", []Write{put(1, 0, 1), del(2, 2, 3), put(3, 4, 5)}, read(9, 10, Absent), Verdict{Class: NotFoundAfterPut, Behind: 1, Staleness: 4 * time.Millisecond}, nil},
+		{"a version nobody wrote", []Write{put(1, 0, 5)}, read(10, 11, 7), Verdict{Class: Unexplained}, nil},
+		{"a version written only after the read ended", []Write{put(1, 0, 5), put(2, 20, 25)}, read(10, 11, 2), Verdict{Class: Unexplained}, nil},
+		{"content before any write", []Write{put(1, 20, 25)}, read(10, 11, 1), Verdict{Class: Unexplained}, nil},
+		{"stale after a purge that landed", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1),
+			Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond, AfterPurge: true}, []Purge{purge(12, 14)}},
+		{"served after delete and after a purge that landed", []Write{put(1, 0, 5), del(2, 8, 10)}, read(15, 16, 1),
+			Verdict{Class: ServedAfterDelete, Behind: 1, Staleness: 5 * time.Millisecond, AfterPurge: true}, []Purge{purge(11, 12)}},
+		{"a purge sent before the write was acknowledged", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1),
+			Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond}, []Purge{purge(9, 14)}},
+		{"a purge not applied everywhere when the read began", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1),
+			Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond}, []Purge{purge(12, 15), {Key: "k", Start: at(11), Ack: Never}}},
+		{"a purge of another key", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 1),
+			Verdict{Class: Stale, Behind: 1, Staleness: 5 * time.Millisecond}, []Purge{{Key: "other", Start: at(11), Ack: at(12)}}},
+		{"fresh after a purge", []Write{put(1, 0, 5), put(2, 8, 10)}, read(15, 16, 2), Verdict{Class: Fresh}, []Purge{purge(12, 14)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := New()
 			for _, w := range c.writes {
 				o.Wrote(w)
+			}
+			for _, p := range c.purges {
+				o.Purged(p)
 			}
 			if got := o.Classify(c.read); got != c.want {
 				t.Fatalf("%+v, want %+v", got, c.want)
@@ -71,7 +88,13 @@ func TestSummary(t *testing.T) {
 	} {
 		o.ReadDone(r)
 	}
-	s := o.Summary()
+	s := o.Summary(30 * time.Millisecond)
+	if s.BeyondWindow != 1 || s.Edges["e2"].BeyondWindow != 1 || s.Edges["e1"].BeyondWindow != 0 || s.WindowMs != 30 {
+		t.Errorf("beyond a 30 ms window: %d (e1 %d, e2 %d)", s.BeyondWindow, s.Edges["e1"].BeyondWindow, s.Edges["e2"].BeyondWindow)
+	}
+	if within := o.Summary(40 * time.Millisecond); within.BeyondWindow != 0 {
+		t.Errorf("a read 40 ms stale is beyond a 40 ms window")
+	}
 	if s.Reads != 5 || s.Fresh != 4 || s.Stale != 1 || s.Edges["e2"].Stale != 1 || s.Edges["e1"].Fresh != 2 {
 		t.Fatalf("counts: %+v e1 %+v e2 %+v", s, s.Edges["e1"], s.Edges["e2"])
 	}

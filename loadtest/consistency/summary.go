@@ -16,6 +16,13 @@ type Summary struct {
 	ServedAfterDelete int `json:"served_after_delete"`
 	NotFoundAfterPut  int `json:"not_found_after_put"`
 	Unexplained       int `json:"unexplained"`
+	// BeyondWindow counts the reads that were not fresh by more than
+	// WindowMs (the propagation window the run allowed), and AfterPurge
+	// those that saw content a purge applied everywhere before they
+	// began should have removed.
+	WindowMs     float64 `json:"window_ms"`
+	BeyondWindow int     `json:"beyond_window"`
+	AfterPurge   int     `json:"after_purge"`
 	// StalenessMs is over the reads that were not fresh: how long what
 	// they saw had been superseded.
 	StalenessMs Quantiles `json:"staleness_ms"`
@@ -76,23 +83,32 @@ func quantiles(ds []time.Duration) Quantiles {
 	return Quantiles{P50: at(0.50), P99: at(0.99), Max: float64(ds[len(ds)-1]) / float64(time.Millisecond)}
 }
 
-// Summary classifies every read recorded and measures propagation.
-func (o *Observer) Summary() Summary {
+// Summary classifies every read recorded and measures propagation;
+// window is how stale a read may be and still be within the propagation
+// window.
+func (o *Observer) Summary(window time.Duration) Summary {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	all := Summary{Edges: map[string]*Summary{}}
+	windowMs := float64(window) / float64(time.Millisecond)
+	all := Summary{WindowMs: windowMs, Edges: map[string]*Summary{}}
 	var stale []time.Duration
 	perEdgeStale := map[string][]time.Duration{}
 	for _, r := range o.reads {
-		v := classify(o.writes[r.Key], r)
+		v := classify(o.writes[r.Key], o.purges[r.Key], r)
 		e := all.Edges[r.Edge]
 		if e == nil {
-			e = &Summary{}
+			e = &Summary{WindowMs: windowMs}
 			all.Edges[r.Edge] = e
 		}
 		for _, s := range []*Summary{&all, e} {
 			s.Reads++
 			*s.count(v.Class)++
+			if v.Class != Fresh && v.Class != Unexplained && v.Staleness > window {
+				s.BeyondWindow++
+			}
+			if v.AfterPurge {
+				s.AfterPurge++
+			}
 		}
 		if v.Class != Fresh && v.Class != Unexplained {
 			stale = append(stale, v.Staleness)
@@ -155,8 +171,9 @@ func (o *Observer) propagation(all *Summary) {
 // servedAfter is how long after w's acknowledgement edge first ended a
 // read, begun after it, that saw w or a later write.
 func servedAfter(reads []Read, edge string, w Write, ws []Write) (time.Duration, bool) {
-	for _, r := range reads {
-		if r.Edge != edge || r.Start.Before(w.Ack) {
+	from, _ := slices.BinarySearchFunc(reads, w.Ack, func(r Read, t time.Time) int { return r.Start.Compare(t) })
+	for _, r := range reads[from:] {
+		if r.Edge != edge {
 			continue
 		}
 		if seenAtLeast(r, w, ws) {

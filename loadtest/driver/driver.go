@@ -8,6 +8,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,9 +31,10 @@ import (
 )
 
 // Mix weighs the operations: reads of existing keys, overwrites, deletes,
-// and creates of keys not written yet (which reads may ask for first).
+// creates of keys not written yet (which reads may ask for first), and
+// purge API calls for a key.
 type Mix struct {
-	Read, Overwrite, Delete, Create int
+	Read, Overwrite, Delete, Create, Purge int
 }
 
 // Config is one run.
@@ -52,9 +54,18 @@ type Config struct {
 	// Keys is the key space; Zipf its popularity exponent (0: uniform).
 	Keys int
 	Zipf float64
-	// Size is the object size in bytes (at least the version line).
-	Size int
-	Mix  Mix
+	// Sizes is the object size distribution (one size: every object).
+	Sizes []SizeShare
+	Mix   Mix
+	// PurgeURL is an edge's purge API (its admin port), PurgeToken its
+	// bearer token: for the mix's purges, and after every write when
+	// PurgeAfterWrite (what a ttl site's owner does on a deploy). Purges
+	// ask the API to wait until every edge applied them.
+	PurgeURL, PurgeToken string
+	PurgeAfterWrite      bool
+	// Window is how stale a read may be and count as within the
+	// propagation window (the consistency summary's beyond_window).
+	Window time.Duration
 	// Prefix starts every key, so runs do not meet each other's objects.
 	Prefix string
 	// Prefill writes every key once before the timed run (for read-only
@@ -70,6 +81,7 @@ type Result struct {
 	Scenario    string                 `json:"scenario,omitempty"`
 	Reads       int64                  `json:"reads"`
 	Writes      int64                  `json:"writes"`
+	Purges      int64                  `json:"purges"`
 	Errors      int64                  `json:"errors"`
 	ErrorKinds  map[string]int64       `json:"error_kinds,omitempty"`
 	HitRatio    float64                `json:"hit_ratio"`
@@ -77,6 +89,8 @@ type Result struct {
 	LatencyMs   latency.Quantiles      `json:"latency_ms"`
 	ReadMs      latency.Quantiles      `json:"read_latency_ms"`
 	WriteMs     latency.Quantiles      `json:"write_latency_ms"`
+	PurgeMs     latency.Quantiles      `json:"purge_latency_ms"`
+	Origin      Origin                 `json:"origin"`
 	Consistency consistency.Summary    `json:"consistency"`
 	Edges       map[string]*EdgeResult `json:"edges"`
 	// LatencySeries is the read latency of each second, and HitSeries
@@ -90,7 +104,20 @@ type EdgeResult struct {
 	Reads       int64                `json:"reads"`
 	HitRatio    float64              `json:"hit_ratio"`
 	LatencyMs   latency.Quantiles    `json:"latency_ms"`
+	Origin      Origin               `json:"origin"`
 	Consistency *consistency.Summary `json:"consistency"`
+}
+
+// Origin is the traffic the edges sent their origin for the reads, as
+// their Cache-Status said (RFC 9211: fwd, fwd-status, collapsed), and the
+// offload: the share of reads and of bytes served that the origin did
+// not have to answer.
+type Origin struct {
+	Requests       int64   `json:"requests"`
+	Bytes          int64   `json:"bytes"`
+	BytesServed    int64   `json:"bytes_served"`
+	RequestOffload float64 `json:"request_offload"`
+	ByteOffload    float64 `json:"byte_offload"`
 }
 
 // run is one run's state.
@@ -103,6 +130,7 @@ type run struct {
 	all      *latency.Recorder
 	reads    *latency.Recorder
 	writes   *latency.Recorder
+	purges   *latency.Recorder
 	perEdge  map[string]*edgeState
 	locks    []sync.Mutex // per key: writes of one key in version order
 	versions []int64      // per key: the last version issued
@@ -111,6 +139,7 @@ type run struct {
 	errs     map[string]int64
 	nReads   atomic.Int64
 	nWrites  atomic.Int64
+	nPurges  atomic.Int64
 	nHits    atomic.Int64
 	start    time.Time
 	secMu    sync.Mutex
@@ -119,8 +148,9 @@ type run struct {
 }
 
 type edgeState struct {
-	reads, hits atomic.Int64
-	lat         *latency.Recorder
+	reads, hits                       atomic.Int64
+	originReqs, originBytes, bytesOut atomic.Int64
+	lat                               *latency.Recorder
 }
 
 // Run drives the workload until ctx ends, the duration passes or the
@@ -136,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	r := &run{
 		cfg: cfg, zipf: z, obs: consistency.New(), start: start,
-		all: latency.New(start), reads: latency.New(start), writes: latency.New(start),
+		all: latency.New(start), reads: latency.New(start), writes: latency.New(start), purges: latency.New(start),
 		perEdge: map[string]*edgeState{}, locks: make([]sync.Mutex, cfg.Keys), versions: make([]int64, cfg.Keys),
 		errs: map[string]int64{},
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency, DisableCompression: true}},
@@ -157,11 +187,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		start = time.Now()
 		r.start = start
-		r.all, r.reads, r.writes = latency.New(start), latency.New(start), latency.New(start)
+		r.all, r.reads, r.writes, r.purges = latency.New(start), latency.New(start), latency.New(start), latency.New(start)
 		for _, es := range r.perEdge {
 			es.lat = latency.New(start)
 		}
 		r.nWrites.Store(0)
+		r.nPurges.Store(0)
 	}
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
@@ -180,6 +211,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.result(time.Since(start)), nil
 }
 
+// Writes is the weight of the operations that write through S3.
+func (m Mix) writes() int { return m.Overwrite + m.Delete + m.Create }
+
 func (c *Config) check() error {
 	switch {
 	case len(c.Edges) == 0:
@@ -192,13 +226,25 @@ func (c *Config) check() error {
 		return errors.New("loadtest: keys must be at least 1")
 	case c.Duration <= 0 && c.Ops <= 0:
 		return errors.New("loadtest: bound the run with a duration or an operation count")
-	case c.Mix.Read+c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create <= 0:
+	case c.Mix.Read < 0 || c.Mix.Overwrite < 0 || c.Mix.Delete < 0 || c.Mix.Create < 0 || c.Mix.Purge < 0:
+		return errors.New("loadtest: the mix's weights must not be negative")
+	case c.Mix.Read+c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create+c.Mix.Purge <= 0:
 		return errors.New("loadtest: the mix has no operations")
-	case (c.Prefill || c.Mix.Overwrite+c.Mix.Delete+c.Mix.Create > 0) && (c.S3 == "" || c.Bucket == ""):
+	case (c.Prefill || c.Mix.writes() > 0) && (c.S3 == "" || c.Bucket == ""):
 		return errors.New("loadtest: writes need the S3 endpoint and bucket")
+	case (c.Mix.Purge > 0 || c.PurgeAfterWrite) && (c.PurgeURL == "" || c.PurgeToken == ""):
+		return errors.New("loadtest: purges need the purge API's URL and token")
+	case c.Window < 0:
+		return errors.New("loadtest: the propagation window must not be negative")
 	}
-	if c.Size < 32 {
-		c.Size = 32
+	if len(c.Sizes) == 0 {
+		c.Sizes = []SizeShare{{Bytes: 1024, Weight: 1}}
+	}
+	for i, sh := range c.Sizes {
+		if sh.Weight < 1 {
+			return fmt.Errorf("loadtest: size %d has weight %d: weights must be at least 1", sh.Bytes, sh.Weight)
+		}
+		c.Sizes[i].Bytes = max(sh.Bytes, minSize)
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
@@ -256,10 +302,11 @@ func (r *run) drive(ctx context.Context) {
 func (r *run) prefill(ctx context.Context) error {
 	keys := make(chan int)
 	var wg sync.WaitGroup
-	for range r.cfg.Concurrency {
+	for w := range r.cfg.Concurrency {
+		rnd := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w)|1<<32))
 		wg.Go(func() {
 			for k := range keys {
-				r.write(ctx, k, false, time.Now())
+				r.write(ctx, rnd, k, false, time.Now())
 			}
 		})
 	}
@@ -280,20 +327,22 @@ func (r *run) prefill(ctx context.Context) error {
 // one runs one operation drawn from the mix.
 func (r *run) one(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	m := r.cfg.Mix
-	n := rnd.IntN(m.Read + m.Overwrite + m.Delete + m.Create)
+	n := rnd.IntN(m.Read + m.Overwrite + m.Delete + m.Create + m.Purge)
 	switch {
 	case n < m.Read:
 		r.read(ctx, rnd, scheduled)
 	case n < m.Read+m.Overwrite:
-		r.write(ctx, r.existingKey(rnd), false, scheduled)
+		r.write(ctx, rnd, r.existingKey(rnd), false, scheduled)
 	case n < m.Read+m.Overwrite+m.Delete:
-		r.write(ctx, r.existingKey(rnd), true, scheduled)
-	default:
+		r.write(ctx, rnd, r.existingKey(rnd), true, scheduled)
+	case n < m.Read+m.Overwrite+m.Delete+m.Create:
 		k := int(r.created.Add(1) - 1)
 		if k >= r.cfg.Keys {
 			k = r.existingKey(rnd) // every key exists: an overwrite
 		}
-		r.write(ctx, k, false, scheduled)
+		r.write(ctx, rnd, k, false, scheduled)
+	default:
+		r.purge(ctx, r.existingKey(rnd), scheduled)
 	}
 }
 
@@ -361,20 +410,28 @@ func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	r.nReads.Add(1)
 	es := r.perEdge[edge]
 	es.reads.Add(1)
-	hit := strings.HasPrefix(resp.Header.Get("Cache-Status"), "edge; hit")
-	if hit {
+	es.bytesOut.Add(int64(len(body)))
+	cs := parseCacheStatus(resp.Header.Get("Cache-Status"))
+	if cs.hit {
 		r.nHits.Add(1)
 		es.hits.Add(1)
 	}
-	r.countSecond(scheduled, hit)
+	if cs.forwarded && !cs.collapsed {
+		es.originReqs.Add(1)
+		if !cs.notModified {
+			es.originBytes.Add(int64(len(body)))
+		}
+	}
+	r.countSecond(scheduled, cs.hit)
 	r.all.Record(scheduled, end.Sub(scheduled))
 	r.reads.Record(scheduled, end.Sub(scheduled))
 	es.lat.Record(scheduled, end.Sub(scheduled))
 }
 
 // write puts a new version of key k, or deletes it, one writer per key at
-// a time so versions are acknowledged in order.
-func (r *run) write(ctx context.Context, k int, del bool, scheduled time.Time) {
+// a time so versions are acknowledged in order (and purged, with
+// PurgeAfterWrite, before the next write of the key).
+func (r *run) write(ctx context.Context, rnd *rand.Rand, k int, del bool, scheduled time.Time) {
 	r.locks[k].Lock()
 	defer r.locks[k].Unlock()
 	r.versions[k]++
@@ -385,7 +442,7 @@ func (r *run) write(ctx context.Context, k int, del bool, scheduled time.Time) {
 	if del {
 		_, err = r.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &r.cfg.Bucket, Key: &key})
 	} else {
-		body := versionBody(v, r.cfg.Size)
+		body := versionBody(v, pickSize(rnd, r.cfg.Sizes))
 		_, err = r.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
 			ContentLength: aws.Int64(int64(len(body))), CacheControl: aws.String("max-age=60")})
 	}
@@ -404,6 +461,81 @@ func (r *run) write(ctx context.Context, k int, del bool, scheduled time.Time) {
 	r.nWrites.Add(1)
 	r.all.Record(scheduled, ack.Sub(scheduled))
 	r.writes.Record(scheduled, ack.Sub(scheduled))
+	if r.cfg.PurgeAfterWrite {
+		r.purge(ctx, k, ack)
+	}
+}
+
+// purge asks the purge API to purge key k on the site, everywhere, and
+// waits for the answer; only a 200 (every live edge applied it) makes it
+// a purge reads may count on.
+func (r *run) purge(ctx context.Context, k int, scheduled time.Time) {
+	key := r.key(k)
+	body, err := json.Marshal(map[string][]string{"files": {"http://" + r.cfg.Host + "/" + key}})
+	if err != nil {
+		r.fail("purge-request")
+		return
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(r.cfg.PurgeURL, "/")+"/v1/purge?wait=1", bytes.NewReader(body))
+	if err != nil {
+		r.fail("purge-request")
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+r.cfg.PurgeToken)
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := r.http.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.fail("purge-transport")
+		}
+		r.obs.Purged(consistency.Purge{Key: key, Start: start, Ack: consistency.Never})
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	end := time.Now()
+	ack := consistency.Never
+	switch resp.StatusCode {
+	case http.StatusOK:
+		ack = end
+	case http.StatusAccepted:
+		r.fail("purge-lagging") // some edge did not confirm it in time
+	default:
+		r.fail("purge-status-" + strconv.Itoa(resp.StatusCode))
+	}
+	r.obs.Purged(consistency.Purge{Key: key, Start: start, Ack: ack})
+	r.nPurges.Add(1)
+	r.all.Record(scheduled, end.Sub(scheduled))
+	r.purges.Record(scheduled, end.Sub(scheduled))
+}
+
+// cacheStatus is what a response's Cache-Status (RFC 9211) said of the
+// cache nearest the client, the list's last member.
+type cacheStatus struct {
+	hit, forwarded, notModified, collapsed bool
+}
+
+func parseCacheStatus(v string) cacheStatus {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	var cs cacheStatus
+	_, params, _ := strings.Cut(v, ";")
+	for _, p := range strings.Split(params, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch name {
+		case "hit":
+			cs.hit = value == "" || value == "?1"
+		case "fwd":
+			cs.forwarded = true
+		case "fwd-status":
+			cs.notModified = value == "304"
+		case "collapsed":
+			cs.collapsed = value == "" || value == "?1"
+		}
+	}
+	return cs
 }
 
 // versionBody is an object's body: its version on the first line, then
@@ -429,8 +561,8 @@ func (r *run) progress(start time.Time, done <-chan struct{}) {
 	line := func() {
 		reads, writes := r.nReads.Load(), r.nWrites.Load()
 		el := time.Since(start).Seconds()
-		fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %d reads  %d writes  %.0f ops/s  hit %.1f%%  errors %d   ",
-			el, reads, writes, float64(reads+writes)/el, 100*ratio(r.nHits.Load(), reads), r.errorCount())
+		fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %d reads  %d writes  %d purges  %.0f ops/s  hit %.1f%%  errors %d   ",
+			el, reads, writes, r.nPurges.Load(), float64(reads+writes+r.nPurges.Load())/el, 100*ratio(r.nHits.Load(), reads), r.errorCount())
 	}
 	for {
 		select {
@@ -477,20 +609,37 @@ func ratio(a, b int64) float64 {
 
 func (r *run) result(elapsed time.Duration) *Result {
 	res := &Result{
-		Reads: r.nReads.Load(), Writes: r.nWrites.Load(), Errors: r.errorCount(), ErrorKinds: r.errs,
+		Reads: r.nReads.Load(), Writes: r.nWrites.Load(), Purges: r.nPurges.Load(), Errors: r.errorCount(), ErrorKinds: r.errs,
 		HitRatio: ratio(r.nHits.Load(), r.nReads.Load()), LatencyMs: r.all.Quantiles(),
-		ReadMs: r.reads.Quantiles(), WriteMs: r.writes.Quantiles(), Consistency: r.obs.Summary(),
-		Edges: map[string]*EdgeResult{}, LatencySeries: r.reads.Series(),
+		ReadMs: r.reads.Quantiles(), WriteMs: r.writes.Quantiles(), PurgeMs: r.purges.Quantiles(),
+		Consistency: r.obs.Summary(r.cfg.Window), Edges: map[string]*EdgeResult{}, LatencySeries: r.reads.Series(),
 	}
-	res.Throughput = float64(res.Reads+res.Writes) / elapsed.Seconds()
+	res.Throughput = float64(res.Reads+res.Writes+res.Purges) / elapsed.Seconds()
 	r.secMu.Lock()
 	for i := range r.secReads {
 		res.HitSeries = append(res.HitSeries, ratio(r.secHits[i], r.secReads[i]))
 	}
 	r.secMu.Unlock()
 	for e, s := range r.perEdge {
-		res.Edges[e] = &EdgeResult{Reads: s.reads.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
-			LatencyMs: s.lat.Quantiles(), Consistency: res.Consistency.Edges[e]}
+		er := &EdgeResult{Reads: s.reads.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
+			LatencyMs: s.lat.Quantiles(), Consistency: res.Consistency.Edges[e],
+			Origin: offload(s.reads.Load(), s.originReqs.Load(), s.originBytes.Load(), s.bytesOut.Load())}
+		res.Edges[e] = er
+		res.Origin.Requests += er.Origin.Requests
+		res.Origin.Bytes += er.Origin.Bytes
+		res.Origin.BytesServed += er.Origin.BytesServed
 	}
+	res.Origin = offload(res.Reads, res.Origin.Requests, res.Origin.Bytes, res.Origin.BytesServed)
 	return res
+}
+
+func offload(reads, originReqs, originBytes, served int64) Origin {
+	o := Origin{Requests: originReqs, Bytes: originBytes, BytesServed: served}
+	if reads > 0 {
+		o.RequestOffload = 1 - ratio(originReqs, reads)
+	}
+	if served > 0 {
+		o.ByteOffload = 1 - ratio(originBytes, served)
+	}
+	return o
 }

@@ -12,7 +12,7 @@ import (
 func config(s systemtest.System) Config {
 	return Config{
 		Edges: []string{s.EdgeURL}, Host: systemtest.Host, S3: s.S3URL, Bucket: systemtest.Bucket, AccessKey: systemtest.AccessKey, SecretKey: systemtest.SecretKey,
-		Duration: 2 * time.Second, Concurrency: 8, Keys: 20, Zipf: 1, Size: 64,
+		Duration: 2 * time.Second, Concurrency: 8, Keys: 20, Zipf: 1, Sizes: []SizeShare{{Bytes: 64, Weight: 1}},
 		Mix: Mix{Read: 70, Overwrite: 25, Delete: 5}, Seed: 1,
 	}
 }
@@ -41,6 +41,9 @@ func TestScenariosAgainstARealEdge(t *testing.T) {
 	p := purged.Consistency
 	t.Logf("purge: %d reads %d writes, hit %.2f, fresh %d stale %d after-delete %d 404-after-put %d unexplained %d",
 		purged.Reads, purged.Writes, purged.HitRatio, p.Fresh, p.Stale, p.ServedAfterDelete, p.NotFoundAfterPut, p.Unexplained)
+	if o := purged.Origin; o.Requests == 0 || o.Requests >= purged.Reads || o.RequestOffload <= 0 || o.ByteOffload <= 0 || o.Bytes == 0 || o.Bytes >= o.BytesServed {
+		t.Errorf("origin traffic and offload: %+v over %d reads", o, purged.Reads)
+	}
 	if purged.Reads < 100 || purged.Errors != 0 || purged.HitRatio == 0 {
 		t.Fatalf("purge run: %d reads, errors %v, hit ratio %v", purged.Reads, purged.ErrorKinds, purged.HitRatio)
 	}
