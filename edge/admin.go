@@ -41,6 +41,7 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	counter("cache_misses_total", "Requests that needed the origin.", e.stats.misses.Load)
 	counter("requests_rejected_total", "Requests refused before the cache: unknown host, bad target.", e.stats.rejected.Load)
 	counter("origin_fetches_total", "Requests sent to the origin.", e.stats.originFetches.Load)
+	counter("fill_rejoins_total", "Confirmed reads that waited for a second fill: the one they joined had asked the origin before they arrived.", e.stats.rejoins.Load)
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
 	reg.MustRegister(e.failures, e.decisions)

@@ -54,6 +54,10 @@ type fillResult struct {
 	// fill sent: a waiter that sent another value is another variant.
 	vary map[string]string
 	err  *failure // failed
+	// sent is when the origin request was sent (zero if none was): a
+	// waiter that arrived later may not count on it seeing every write
+	// acknowledged before it arrived.
+	sent time.Time
 }
 
 // fillAndServe makes (or joins) the one origin request for key and serves
@@ -62,13 +66,28 @@ type fillResult struct {
 func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary string, path []byte, stale *cache.Entry, again bool) {
 	req := e.newFillRequest(ctx, site, primary, path, stale)
 	req.interim = interimRelay(ctx) // used if this request leads the fill
+	arrived := time.Now()
 	leader := false
-	ch := e.fills.DoChan(key, func() (any, error) {
-		leader = true
-		return e.fill(site, key, req, stale), nil
-	})
-	e.stats.fillRequests.Add(1)
-	res := (<-ch).Val.(*fillResult)
+	var res *fillResult
+	for joined := 0; ; joined++ {
+		ch := e.fills.DoChan(key, func() (any, error) {
+			leader = true
+			return e.fill(site, key, req, stale), nil
+		})
+		if joined == 0 {
+			e.stats.fillRequests.Add(1)
+		}
+		res = (<-ch).Val.(*fillResult)
+		// A fill whose origin request was sent before this request arrived
+		// may predate a write acknowledged in between, whose purge has
+		// not reached this edge yet. Where every read is confirmed with
+		// the origin, that answer will not do: the next fill (which began
+		// after this one ended, so after this request arrived) will.
+		if leader || joined > 0 || !res.sent.Before(arrived) || !e.confirmsEveryRead(site, cmp.Or(res.entry, stale)) {
+			break
+		}
+		e.stats.rejoins.Add(1)
+	}
 	switch {
 	case res.outcome == failed:
 		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
@@ -158,6 +177,12 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	e.stats.originFetches.Add(1)
 	fence := e.cache.Begin(site.cacheID, objectOf(site, req))
 	requestedAt := e.cfg.Now()
+	sent := time.Now()
+	defer func() {
+		if res != nil {
+			res.sent = sent
+		}
+	}()
 	resp, err := e.originOf(site).fetch(ctx, req)
 	if err != nil {
 		return &fillResult{outcome: failed, err: requestFailure(err)}

@@ -154,12 +154,21 @@ func (e *Edge) usable(site *Site, entry *cache.Entry, now time.Time) bool {
 	return e.mayServeStored(site, entry) && !entry.NoCache && entry.Fresh(now)
 }
 
-// mayServeStored: a strong entry is confirmed with the origin on every
-// hit, and so is a purge one while the bus is degraded (a purge may be
-// missed). An entry's consistency is its rule's, else its site's.
+// mayServeStored: an entry that needs no confirmation to be served.
 func (e *Edge) mayServeStored(site *Site, entry *cache.Entry) bool {
-	c := consistencyOf(site, entry)
-	return c != ConsistencyStrong && !(c == ConsistencyPurge && e.degraded.Load())
+	return !e.confirmsEveryRead(site, entry)
+}
+
+// confirmsEveryRead: a strong entry is confirmed with the origin on every
+// read, and so is a purge one while the bus is degraded (a purge may be
+// missed). An entry's consistency is its rule's, else its site's (nil:
+// the site's).
+func (e *Edge) confirmsEveryRead(site *Site, entry *cache.Entry) bool {
+	c := site.Consistency
+	if entry != nil {
+		c = consistencyOf(site, entry)
+	}
+	return c == ConsistencyStrong || c == ConsistencyPurge && e.degraded.Load()
 }
 
 // servableWhileRefreshing: a stale entry within stale-while-revalidate

@@ -80,6 +80,9 @@ type remoteOrigin struct {
 	url      *url.URL
 	requests atomic.Int64
 	stop     func() // stops serving; the test's end calls it too
+	// served, when set, runs after each request's answer is decided and
+	// before it is written: a test can hold an answer on its way.
+	served atomic.Pointer[func(*fasthttp.RequestCtx)]
 }
 
 func startRemoteOrigin(t *testing.T, engine *origin.Engine) *remoteOrigin {
@@ -95,7 +98,13 @@ func startRemoteOrigin(t *testing.T, engine *origin.Engine) *remoteOrigin {
 	o := &remoteOrigin{}
 	srv := s3.NewServer(h, s3.ServerConfig{})
 	inner := srv.Handler
-	srv.Handler = func(c *fasthttp.RequestCtx) { o.requests.Add(1); inner(c) }
+	srv.Handler = func(c *fasthttp.RequestCtx) {
+		o.requests.Add(1)
+		inner(c)
+		if f := o.served.Load(); f != nil {
+			(*f)(c)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	var once sync.Once
@@ -103,4 +112,51 @@ func startRemoteOrigin(t *testing.T, engine *origin.Engine) *remoteOrigin {
 	t.Cleanup(o.stop)
 	o.url, _ = url.Parse("http://" + ln.Addr().String())
 	return o
+}
+
+// On a strong site whose origin's purges arrive late (over a bus), a read
+// that arrives after a write was acknowledged never gets the old version
+// by joining a confirmation the edge sent before it arrived.
+func TestStrongReadNeverJoinsAnOlderConfirmation(t *testing.T) {
+	engine, err := origin.Open(t.TempDir(), nil) // writes purge nothing here: their purges are still on the way
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	engine.CreateBucket(ctx, "public")
+	o := startRemoteOrigin(t, engine)
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Bucket: "public", Consistency: edge.ConsistencyStrong}}}, edge.FromS3(o.url, nil))
+	put := func(body string) {
+		t.Helper()
+		if _, err := engine.PutObject(ctx, "public", "doc", strings.NewReader(body), origin.PutOptions{Size: int64(len(body)), Headers: origin.Headers{CacheControl: "max-age=600"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("v1")
+	if r := te.get("/doc"); r.body != "v1" {
+		t.Fatalf("fill: %q", r.body)
+	}
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the origin's server stops: it waits for held answers
+	hold := func(*fasthttp.RequestCtx) { entered <- struct{}{}; <-release }
+	o.served.Store(&hold)
+	first := make(chan response, 1)
+	go func() { first <- te.get("/doc") }()
+	recv(t, entered, "the confirmation of v1") // the origin's answer says v1
+	put("v2")                                  // acknowledged while that answer is on its way
+	second := make(chan response, 1)
+	go func() { second <- te.get("/doc") }()
+	waitFor(t, "the second read's miss", func() bool { return te.edge.Stats().Misses >= 3 })
+	unblock()
+	if r := recv(t, first, "the first read"); r.body != "v1" && r.body != "v2" {
+		t.Fatalf("first read: %q", r.body)
+	}
+	if r := recv(t, second, "the second read"); r.body != "v2" {
+		t.Fatalf("a read that arrived after the overwrite was acknowledged got %q (%s)", r.body, r.h("Cache-Status"))
+	}
+	if n := te.edge.Stats().Rejoins; n > 1 {
+		t.Errorf("%d rejoins, want at most 1", n)
+	}
 }

@@ -9,6 +9,9 @@ type stats struct {
 	// fillRequests counts requests that made or joined a fill, once
 	// joined: until it moves, a waiter may still become a leader.
 	fillRequests atomic.Uint64
+	// rejoins counts waiters of a confirmed read that found their fill's
+	// origin request older than themselves and waited for the next.
+	rejoins atomic.Uint64
 	// policyReloads counts policy reloads, policyReloadErrors the refused.
 	policyReloads, policyReloadErrors atomic.Uint64
 }
@@ -19,6 +22,9 @@ type Stats struct {
 	OriginFetches, BackgroundRefreshes, Panics      uint64
 	// FillRequests counts requests that made or joined an origin fill.
 	FillRequests uint64
+	// Rejoins counts requests that waited for a second fill, their first
+	// having asked the origin before they arrived (strong reads).
+	Rejoins uint64
 }
 
 // Stats returns the current counters.
@@ -27,6 +33,6 @@ func (e *Edge) Stats() Stats {
 		Hits: e.stats.hits.Load(), StaleHits: e.stats.staleHits.Load(), StaleIfError: e.stats.staleIfError.Load(),
 		Misses: e.stats.misses.Load(), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
 		BackgroundRefreshes: e.stats.backgroundRefreshes.Load(), Panics: e.stats.panics.Load(),
-		FillRequests: e.stats.fillRequests.Load(),
+		FillRequests: e.stats.fillRequests.Load(), Rejoins: e.stats.rejoins.Load(),
 	}
 }
