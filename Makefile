@@ -60,14 +60,19 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-# Benchmarks; BENCH selects, e.g. make bench BENCH=Put
+# Benchmarks. BENCH selects the Go benchmarks, e.g. make bench-go BENCH=Put
 BENCH ?= .
 # The standard load test set (hit throughput at 1 and 64 KiB, a Zipf mix,
-# the four consistency scenarios) against an all-in-one started on free
+# the consistency scenarios) against processes started on free
 # loopback ports; results under bench-results/<date>/ (DURATION per run).
+# SETUP=cluster (the default): a redis-server, cmd/origin and three
+# cmd/edge -origin -redis, read through all three; SETUP=all-in-one: one
+# cmd/edge with its embedded store. make redis-server runs first either
+# way (it installs the binary when missing, as root).
 DURATION ?= 20s
-bench:
-	DURATION=$(DURATION) loadtest/bench.sh
+SETUP    ?= cluster
+bench: redis-server
+	DURATION=$(DURATION) SETUP=$(SETUP) loadtest/bench.sh
 
 # The Go benchmarks (BENCH= a pattern).
 bench-go:
