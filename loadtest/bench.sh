@@ -209,5 +209,5 @@ run cache-no-purge -scenario cache-no-purge -keys 200 -host ttl.localhost
 run purge          -scenario purge -keys 200 -host localhost
 run strong         -scenario strong -keys 200 -host strong.localhost
 run purge-api      -scenario purge-api -keys 200 -host ttl.localhost
-run 404-before-put -scenario 404-before-put -keys 2000 -host ttl.localhost
+run 404-before-put -scenario 404-before-put -keys 100000 -host ttl.localhost # keys enough that every write is a create
 echo "results: $out"

@@ -95,6 +95,9 @@ type Observer struct {
 	writes map[string][]Write // per key, by version
 	purges map[string][]Purge // per key
 	reads  []Read
+	// from: writes acknowledged before it were set-up (a prefill), not
+	// measured for propagation.
+	from time.Time
 }
 
 // New is an empty observer.
@@ -107,6 +110,15 @@ func (o *Observer) Wrote(w Write) {
 	ws := o.writes[w.Key]
 	i := sort.Search(len(ws), func(i int) bool { return ws[i].Version >= w.Version })
 	o.writes[w.Key] = slices.Insert(ws, i, w)
+}
+
+// MeasureFrom excludes the writes acknowledged before t from the
+// propagation figures: they set the run up (a prefill), and reads are
+// still judged against them.
+func (o *Observer) MeasureFrom(t time.Time) {
+	o.mu.Lock()
+	o.from = t
+	o.mu.Unlock()
 }
 
 // Purged records a purge API call.

@@ -111,6 +111,11 @@ func TestSummary(t *testing.T) {
 	if e1 := s.Edges["e1"].PropagationMs; e1 != (Quantiles{P50: 11, P99: 12, Max: 12}) {
 		t.Errorf("propagation on e1: %+v", e1)
 	}
+	// v1 was set-up: only v2 is measured.
+	o.MeasureFrom(at(50))
+	if p := o.Summary(0).PropagationMs; p != (Quantiles{P50: 100, P99: 100, Max: 100}) {
+		t.Errorf("propagation of the writes after 50 ms: %+v", p)
+	}
 }
 
 // A write whose answer was lost may be seen or not, by any read ending

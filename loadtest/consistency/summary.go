@@ -142,8 +142,8 @@ func (o *Observer) propagation(all *Summary) {
 		reads := byKey[key]
 		slices.SortFunc(reads, func(a, b Read) int { return a.Start.Compare(b.Start) })
 		for _, w := range ws {
-			if w.Ack.Equal(Never) {
-				continue // never acknowledged: nothing to propagate from
+			if w.Ack.Equal(Never) || w.Ack.Before(o.from) {
+				continue // never acknowledged, or set-up: nothing to measure
 			}
 			last, everywhere := time.Duration(0), true
 			for edge := range all.Edges {

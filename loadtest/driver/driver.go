@@ -187,6 +187,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		start = time.Now()
 		r.start = start
+		r.obs.MeasureFrom(start)
 		r.all, r.reads, r.writes, r.purges = latency.New(start), latency.New(start), latency.New(start), latency.New(start)
 		for _, es := range r.perEdge {
 			es.lat = latency.New(start)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/loadtest/consistency"
 	"github.com/edgecdn/edge/loadtest/systemtest"
 )
 
@@ -74,6 +75,9 @@ func TestPrefilledReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := res.Consistency
+	if c.PropagationMs != (consistency.Quantiles{}) {
+		t.Errorf("the prefill's writes measured for propagation: %+v", c.PropagationMs)
+	}
 	if res.Writes != 0 || res.Reads < 100 || c.Fresh != c.Reads || res.HitRatio < 0.9 {
 		t.Fatalf("%d writes counted, %d reads, %d fresh, hit ratio %.2f", res.Writes, res.Reads, c.Fresh, res.HitRatio)
 	}
