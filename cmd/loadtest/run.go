@@ -238,8 +238,8 @@ func printTable(w io.Writer, r *driver.Result) {
 		if er.Consistency != nil {
 			stale = er.Consistency.Stale + er.Consistency.ServedAfterDelete + er.Consistency.NotFoundAfterPut
 		}
-		fmt.Fprintf(tw, "edge %s\t%d reads, hit %.1f%%, p99 %.2f ms, %d origin requests, %d not fresh\n",
-			e, er.Reads, 100*er.HitRatio, er.LatencyMs.P99, er.Origin.Requests, stale)
+		fmt.Fprintf(tw, "edge %s\t%d reads, %d errors, hit %.1f%%, p99 %.2f ms, %d origin requests, %d not fresh\n",
+			e, er.Reads, er.Errors, 100*er.HitRatio, er.LatencyMs.P99, er.Origin.Requests, stale)
 	}
 	tw.Flush()
 }

@@ -55,6 +55,13 @@ func TestRunWritesResult(t *testing.T) {
 			t.Errorf("latency_ms lacks %q", k)
 		}
 	}
+	for edge, v := range got["edges"].(map[string]any) {
+		for _, k := range []string{"reads", "errors", "hit_ratio", "latency_ms", "origin", "consistency"} {
+			if _, ok := v.(map[string]any)[k]; !ok {
+				t.Errorf("edges[%s] lacks %q", edge, k)
+			}
+		}
+	}
 	c := got["consistency"].(map[string]any)
 	for _, k := range []string{"fresh", "stale", "served_after_delete", "not_found_after_put", "staleness_ms", "propagation_ms"} {
 		if _, ok := c[k]; !ok {

@@ -102,6 +102,7 @@ type Result struct {
 // EdgeResult is one edge's part of a run.
 type EdgeResult struct {
 	Reads       int64                `json:"reads"`
+	Errors      int64                `json:"errors"`
 	HitRatio    float64              `json:"hit_ratio"`
 	LatencyMs   latency.Quantiles    `json:"latency_ms"`
 	Origin      Origin               `json:"origin"`
@@ -148,7 +149,7 @@ type run struct {
 }
 
 type edgeState struct {
-	reads, hits                       atomic.Int64
+	reads, hits, errors               atomic.Int64
 	originReqs, originBytes, bytesOut atomic.Int64
 	lat                               *latency.Recorder
 }
@@ -362,6 +363,12 @@ func (r *run) readKey(rnd *rand.Rand) int {
 
 func (r *run) key(k int) string { return r.cfg.Prefix + "k" + strconv.Itoa(k) }
 
+// readFail counts a read's error, for the run and its edge.
+func (r *run) readFail(es *edgeState, kind string) {
+	es.errors.Add(1)
+	r.fail(kind)
+}
+
 func (r *run) fail(kind string) {
 	r.errMu.Lock()
 	r.errs[kind]++
@@ -371,10 +378,11 @@ func (r *run) fail(kind string) {
 // read GETs a key through one of the edges, and judges what it saw.
 func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	edge := r.cfg.Edges[rnd.IntN(len(r.cfg.Edges))]
+	es := r.perEdge[edge]
 	key := r.key(r.readKey(rnd))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(edge, "/")+"/"+key, nil)
 	if err != nil {
-		r.fail("read-request")
+		r.readFail(es, "read-request")
 		return
 	}
 	req.Host = r.cfg.Host
@@ -382,7 +390,7 @@ func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	resp, err := r.http.Do(req)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.fail("read-transport")
+			r.readFail(es, "read-transport")
 		}
 		return
 	}
@@ -391,7 +399,7 @@ func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	end := time.Now()
 	if err != nil {
 		if ctx.Err() == nil {
-			r.fail("read-body") // not a body the run's end cut short
+			r.readFail(es, "read-body") // not a body the run's end cut short
 		}
 		return
 	}
@@ -400,18 +408,17 @@ func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 	case http.StatusOK:
 		v, ok := parseVersion(body)
 		if !ok {
-			r.fail("read-unversioned-body")
+			r.readFail(es, "read-unversioned-body")
 			return
 		}
 		version = v
 	case http.StatusNotFound:
 	default:
-		r.fail("read-status-" + strconv.Itoa(resp.StatusCode))
+		r.readFail(es, "read-status-"+strconv.Itoa(resp.StatusCode))
 		return
 	}
 	r.obs.ReadDone(consistency.Read{Edge: edge, Key: key, Start: start, End: end, Version: version})
 	r.nReads.Add(1)
-	es := r.perEdge[edge]
 	es.reads.Add(1)
 	es.bytesOut.Add(int64(len(body)))
 	cs := parseCacheStatus(resp.Header.Get("Cache-Status"))
@@ -624,7 +631,7 @@ func (r *run) result(elapsed time.Duration) *Result {
 	}
 	r.secMu.Unlock()
 	for e, s := range r.perEdge {
-		er := &EdgeResult{Reads: s.reads.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
+		er := &EdgeResult{Reads: s.reads.Load(), Errors: s.errors.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
 			LatencyMs: s.lat.Quantiles(), Consistency: res.Consistency.Edges[e],
 			Origin: offload(s.reads.Load(), s.originReqs.Load(), s.originBytes.Load(), s.bytesOut.Load())}
 		res.Edges[e] = er

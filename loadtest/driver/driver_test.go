@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -80,5 +81,26 @@ func TestPrefilledReadOnly(t *testing.T) {
 	}
 	if res.Writes != 0 || res.Reads < 100 || c.Fresh != c.Reads || res.HitRatio < 0.9 {
 		t.Fatalf("%d writes counted, %d reads, %d fresh, hit ratio %.2f", res.Writes, res.Reads, c.Fresh, res.HitRatio)
+	}
+}
+
+// Errors are counted by kind and by the edge that gave them.
+func TestErrorsPerEdge(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close() // connections to it are refused
+	cfg := config(systemtest.Start(t, edge.ConsistencyPurge))
+	cfg.Edges = append(cfg.Edges, down)
+	cfg.Mix, cfg.Prefill, cfg.Duration = Mix{Read: 1}, true, 500*time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, bad := res.Edges[cfg.Edges[0]], res.Edges[down]
+	if bad.Errors == 0 || bad.Reads != 0 || good.Errors != 0 || good.Reads == 0 || res.ErrorKinds["read-transport"] != bad.Errors || res.Errors != bad.Errors {
+		t.Fatalf("good edge %d reads %d errors, refusing edge %d reads %d errors, by kind %v", good.Reads, good.Errors, bad.Reads, bad.Errors, res.ErrorKinds)
 	}
 }
