@@ -7,8 +7,11 @@
 //
 // Versions are the generator's: it numbers the writes of each key 1, 2,
 // … in the order it issues them (one writer per key at a time) and puts
-// the number in the body, so a read says which version it saw. A delete
-// is a version too, one whose content is "absent".
+// the number in the body, so a read says which version it saw, whatever
+// the S3 server. A delete is a version too, one whose content is
+// "absent". Where the server reports generations (X-Object-Generation on
+// its answers and the edge's), they are recorded too, and a read whose
+// body is one version's and generation another's is unexplained.
 package consistency
 
 import (
@@ -31,6 +34,8 @@ type Write struct {
 	Key     string
 	Version int64 // 1, 2, … per key, in issue order
 	Delete  bool
+	// Generation is the server's for this write (0: not reported).
+	Generation int64
 	// Start is when the request was sent, Ack when its success came back.
 	Start, Ack time.Time
 }
@@ -49,6 +54,9 @@ type Read struct {
 	Start, End time.Time
 	// Version is what the body said, or Absent for a 404.
 	Version int64
+	// Generation is what the response's X-Object-Generation said (0:
+	// nothing).
+	Generation int64
 }
 
 // Class is what a read was, against the writes acknowledged before it.
@@ -66,7 +74,8 @@ const (
 	// NotFoundAfterPut: a 404, though the key had been written.
 	NotFoundAfterPut
 	// Unexplained: a version no write had made by the time the read
-	// ended: a bug in the system or the generator.
+	// ended, or a body and a generation of different writes: a bug in
+	// the system or the generator.
 	Unexplained
 )
 
@@ -86,6 +95,9 @@ type Verdict struct {
 	// missed was acknowledged, had been applied everywhere before the
 	// read began — a purge that did not land.
 	AfterPurge bool
+	// GenerationChecked: the read's generation was compared with the one
+	// its version's write reported.
+	GenerationChecked bool
 }
 
 // Observer keeps the writes and reads of a run. Its methods are safe for
@@ -145,6 +157,23 @@ func (o *Observer) Classify(r Read) Verdict {
 // classify judges r against its key's writes, ordered by version, and
 // the purges of the key.
 func classify(ws []Write, ps []Purge, r Read) Verdict {
+	checked := false
+	if r.Version != Absent && r.Generation != 0 {
+		i := slices.IndexFunc(ws, func(w Write) bool { return w.Version == r.Version && !w.Delete })
+		if i >= 0 && ws[i].Generation != 0 {
+			if ws[i].Generation != r.Generation {
+				return Verdict{Class: Unexplained, GenerationChecked: true} // one write's body under another's generation
+			}
+			checked = true
+		}
+	}
+	v := classifyVersion(ws, ps, r)
+	v.GenerationChecked = checked
+	return v
+}
+
+// classifyVersion judges r by the version its body names.
+func classifyVersion(ws []Write, ps []Purge, r Read) Verdict {
 	// expected is the last write acknowledged before the read began (nil:
 	// never written, so absent).
 	var expected *Write

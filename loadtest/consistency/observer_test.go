@@ -118,6 +118,34 @@ func TestSummary(t *testing.T) {
 	}
 }
 
+// A body of one write served with another's generation is unexplained;
+// a generation nobody reported is not checked.
+func TestGenerations(t *testing.T) {
+	o := New()
+	w1, w2 := put(1, 0, 5), put(2, 10, 15)
+	w1.Generation, w2.Generation = 101, 205
+	o.Wrote(w1)
+	o.Wrote(w2)
+	for _, c := range []struct {
+		read Read
+		want Class
+	}{
+		{Read{Key: "k", Start: at(20), End: at(21), Version: 2, Generation: 205}, Fresh},
+		{Read{Key: "k", Start: at(20), End: at(21), Version: 2, Generation: 101}, Unexplained},
+		{Read{Key: "k", Start: at(20), End: at(21), Version: 1, Generation: 101}, Stale},
+		{Read{Key: "k", Start: at(20), End: at(21), Version: 1, Generation: 205}, Unexplained},
+		{Read{Key: "k", Start: at(20), End: at(21), Version: 2}, Fresh},
+	} {
+		if v := o.Classify(c.read); v.Class != c.want || v.GenerationChecked != (c.read.Generation != 0) {
+			t.Errorf("version %d generation %d: %v (checked %v), want %v", c.read.Version, c.read.Generation, v.Class, v.GenerationChecked, c.want)
+		}
+	}
+	o.Wrote(Write{Key: "k", Version: 3, Start: at(30), Ack: at(35)}) // its generation not reported
+	if v := o.Classify(Read{Key: "k", Start: at(40), End: at(41), Version: 3, Generation: 999}); v.Class != Fresh {
+		t.Errorf("a generation no write reported: %v", v.Class)
+	}
+}
+
 // A write whose answer was lost may be seen or not, by any read ending
 // after it was sent, and no read expects it.
 func TestUnknownOutcome(t *testing.T) {

@@ -23,6 +23,9 @@ type Summary struct {
 	WindowMs     float64 `json:"window_ms"`
 	BeyondWindow int     `json:"beyond_window"`
 	AfterPurge   int     `json:"after_purge"`
+	// GenerationsChecked counts the reads whose generation (from the
+	// server, where it reports them) was checked against their body's.
+	GenerationsChecked int `json:"generations_checked"`
 	// StalenessMs is over the reads that were not fresh: how long what
 	// they saw had been superseded.
 	StalenessMs Quantiles `json:"staleness_ms"`
@@ -108,6 +111,9 @@ func (o *Observer) Summary(window time.Duration) Summary {
 			}
 			if v.AfterPurge {
 				s.AfterPurge++
+			}
+			if v.GenerationChecked {
+				s.GenerationsChecked++
 			}
 		}
 		if v.Class != Fresh && v.Class != Unexplained {

@@ -22,8 +22,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/edgecdn/edge/loadtest/consistency"
 	"github.com/edgecdn/edge/loadtest/keys"
@@ -417,7 +420,8 @@ func (r *run) read(ctx context.Context, rnd *rand.Rand, scheduled time.Time) {
 		r.readFail(es, "read-status-"+strconv.Itoa(resp.StatusCode))
 		return
 	}
-	r.obs.ReadDone(consistency.Read{Edge: edge, Key: key, Start: start, End: end, Version: version})
+	gen, _ := strconv.ParseInt(resp.Header.Get(generationHeader), 10, 64)
+	r.obs.ReadDone(consistency.Read{Edge: edge, Key: key, Start: start, End: end, Version: version, Generation: gen})
 	r.nReads.Add(1)
 	es.reads.Add(1)
 	es.bytesOut.Add(int64(len(body)))
@@ -449,12 +453,19 @@ func (r *run) write(ctx context.Context, rnd *rand.Rand, k int, del bool, schedu
 	key := r.key(k)
 	start := time.Now()
 	var err error
+	var md middleware.Metadata
 	if del {
-		_, err = r.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &r.cfg.Bucket, Key: &key})
+		var out *s3.DeleteObjectOutput
+		if out, err = r.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &r.cfg.Bucket, Key: &key}); err == nil {
+			md = out.ResultMetadata
+		}
 	} else {
 		body := versionBody(v, pickSize(rnd, r.cfg.Sizes))
-		_, err = r.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
-			ContentLength: aws.Int64(int64(len(body))), CacheControl: aws.String("max-age=60")})
+		var out *s3.PutObjectOutput
+		if out, err = r.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &r.cfg.Bucket, Key: &key, Body: bytes.NewReader(body),
+			ContentLength: aws.Int64(int64(len(body))), CacheControl: aws.String("max-age=60")}); err == nil {
+			md = out.ResultMetadata
+		}
 	}
 	ack := time.Now()
 	if err != nil {
@@ -467,7 +478,7 @@ func (r *run) write(ctx context.Context, rnd *rand.Rand, k int, del bool, schedu
 		r.obs.Wrote(consistency.Write{Key: key, Version: v, Delete: del, Start: start, Ack: consistency.Never})
 		return
 	}
-	r.obs.Wrote(consistency.Write{Key: key, Version: v, Delete: del, Start: start, Ack: ack})
+	r.obs.Wrote(consistency.Write{Key: key, Version: v, Delete: del, Start: start, Ack: ack, Generation: generationOf(md)})
 	r.nWrites.Add(1)
 	r.all.Record(scheduled, ack.Sub(scheduled))
 	r.writes.Record(scheduled, ack.Sub(scheduled))
@@ -546,6 +557,20 @@ func parseCacheStatus(v string) cacheStatus {
 		}
 	}
 	return cs
+}
+
+// generationHeader is where this product's S3 API and edge say an
+// object's generation; other servers leave it out.
+const generationHeader = "X-Object-Generation"
+
+// generationOf is the generation a write's answer reported (0: none).
+func generationOf(md middleware.Metadata) int64 {
+	raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response)
+	if !ok {
+		return 0
+	}
+	g, _ := strconv.ParseInt(raw.Header.Get(generationHeader), 10, 64)
+	return g
 }
 
 // versionBody is an object's body: its version on the first line, then

@@ -33,6 +33,9 @@ func TestScenariosAgainstARealEdge(t *testing.T) {
 	if ttl.Reads < 100 || ttl.Writes < 20 || ttl.Errors != 0 {
 		t.Fatalf("ttl run too small or failing: %d reads, %d writes, errors %v", ttl.Reads, ttl.Writes, ttl.ErrorKinds)
 	}
+	if c.GenerationsChecked == 0 {
+		t.Errorf("no read's generation was checked against the one the store reported for its write")
+	}
 	if c.Stale+c.ServedAfterDelete == 0 || c.StalenessMs.Max <= 0 {
 		t.Errorf("TTL-only caching showed no stale reads: %+v", c)
 	}
