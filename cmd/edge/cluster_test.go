@@ -22,6 +22,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/edgecdn/edge/internal/childenv"
 	"github.com/edgecdn/edge/purge/redistest"
 )
 
@@ -64,18 +65,6 @@ func binary(t *testing.T, name string) string {
 	return filepath.Join(buildDir, name)
 }
 
-// cleanEnv is the environment of a child process: the parent's minus every
-// EDGE_* and AWS_* variable, plus extra.
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "EDGE_") && !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
 // startOriginProcess runs cmd/origin on a loopback port, publishing to
 // redisURL, until the test ends; it returns the S3 endpoint.
 func startOriginProcess(t *testing.T, redisURL string) string {
@@ -84,7 +73,7 @@ func startOriginProcess(t *testing.T, redisURL string) string {
 	cfg := filepath.Join(dir, "origin.yaml")
 	os.WriteFile(cfg, []byte("public_buckets: [public]\nlog_level: info\n"), 0o644)
 	cmd := exec.Command(binary(t, "origin"), "-config", cfg, "-listen", "127.0.0.1:0", "-data", filepath.Join(dir, "data"), "-redis", redisURL)
-	cmd.Env = cleanEnv("EDGE_ACCESS_KEY_ID="+clusterKeyID, "EDGE_SECRET_ACCESS_KEY="+clusterSecret, "EDGE_BUS_KEY="+clusterBusKey)
+	cmd.Env = childenv.Clean("EDGE_ACCESS_KEY_ID="+clusterKeyID, "EDGE_SECRET_ACCESS_KEY="+clusterSecret, "EDGE_BUS_KEY="+clusterBusKey)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -390,7 +379,7 @@ func purgeCall(t *testing.T, e *clusterEdge, body, query string) purgeResult {
 func edgectl(t *testing.T, e *clusterEdge, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(binary(t, "edgectl"), append([]string{args[0], "-admin", "http://" + e.Admin}, args[1:]...)...)
-	cmd.Env = cleanEnv("EDGE_PURGE_TOKEN=" + clusterToken)
+	cmd.Env = childenv.Clean("EDGE_PURGE_TOKEN=" + clusterToken)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

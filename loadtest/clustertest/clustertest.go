@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecdn/edge/internal/childenv"
 	"github.com/edgecdn/edge/internal/proclog"
 	"github.com/edgecdn/edge/purge/redistest"
 )
@@ -98,7 +99,7 @@ func Start(t testing.TB, edges int) Cluster {
 	ocfg := filepath.Join(odir, "origin.yaml")
 	writeFile(t, ocfg, "public_buckets: ["+Bucket+"]\nlog_level: info\n")
 	origin := start(t, odir, "origin", filepath.Join(dir, "origin"),
-		childEnv("EDGE_ACCESS_KEY_ID="+AccessKey, "EDGE_SECRET_ACCESS_KEY="+SecretKey, "EDGE_BUS_KEY="+busKey),
+		childenv.Clean("EDGE_ACCESS_KEY_ID="+AccessKey, "EDGE_SECRET_ACCESS_KEY="+SecretKey, "EDGE_BUS_KEY="+busKey),
 		"-config", ocfg, "-listen", "127.0.0.1:0", "-data", filepath.Join(odir, "data"), "-redis", c.RedisURL)
 	c.S3URL = "http://" + origin.waitLog(t, "serving the S3 API", time.Now().Add(startTimeout)).Addr
 
@@ -109,7 +110,7 @@ func Start(t testing.TB, edges int) Cluster {
 		edir := t.TempDir()
 		ecfg := filepath.Join(edir, "edge.yaml")
 		writeFile(t, ecfg, edgeConfig)
-		procs[i] = start(t, edir, fmt.Sprintf("edge%d", i), filepath.Join(dir, "edge"), childEnv(),
+		procs[i] = start(t, edir, fmt.Sprintf("edge%d", i), filepath.Join(dir, "edge"), childenv.Clean(),
 			"-config", ecfg, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "",
 			"-data", filepath.Join(edir, "data"), "-origin", c.S3URL, "-redis", c.RedisURL)
 	}
@@ -159,19 +160,6 @@ func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// childEnv is a child's environment: the test's minus every EDGE_* and
-// AWS_* variable, so the caller's shell (or make test's junk values)
-// changes nothing, plus extra.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "EDGE_") && !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
 }
 
 // binaries builds cmd/origin and cmd/edge of the module the test runs in,
