@@ -82,8 +82,9 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		// may predate a write acknowledged in between, whose purge has
 		// not reached this edge yet. Where every read is confirmed with
 		// the origin, that answer will not do: the next fill (which began
-		// after this one ended, so after this request arrived) will.
-		if leader || joined > 0 || !res.sent.Before(arrived) || !e.confirmsEveryRead(site, cmp.Or(res.entry, stale)) {
+		// after this one ended, so after this request arrived) will. Only
+		// a shared answer: the others are not served from the fill.
+		if leader || joined > 0 || res.outcome != shared || !res.sent.Before(arrived) || !e.confirmsEveryRead(site, cmp.Or(res.entry, stale)) {
 			break
 		}
 		e.stats.rejoins.Add(1)

@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mixFlag  = fs.String("mix", "", "operation weights in place of the scenario's, e.g. read=80,overwrite=10,delete=5,create=5,purge=1")
 		purgeURL = fs.String("purge", "http://127.0.0.1:8081", "an edge's purge API (its admin port), for purges; token from EDGE_PURGE_TOKEN or the data directory")
 		window   = fs.Duration("window", time.Second, "the propagation window: reads staler than this count as beyond it")
+		unborn   = fs.Int("unborn", 25, "percentage of reads that ask for a key about to be created (when the mix creates)")
 		prefix   = fs.String("prefix", "", "key prefix (default: one per run)")
 		prefill  = fs.Bool("prefill", false, "write every key once before the timed run")
 		dataDir  = fs.String("data", "./data", "the all-in-one's data directory, whose generated S3 key pair is used when the environment has none")
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Edges: splitList(*edges), Host: *host, S3: *s3URL, Bucket: *bucket,
 		AccessKey: os.Getenv("EDGE_ACCESS_KEY_ID"), SecretKey: os.Getenv("EDGE_SECRET_ACCESS_KEY"),
 		Duration: *duration, Ops: *ops, Concurrency: *conc, Rate: *rate, Keys: *nkeys, Zipf: *zipf, Sizes: sizeDist,
-		Mix: sc.mix, PurgeAfterWrite: sc.purgeAfterWrite, Window: *window,
+		Mix: sc.mix, PurgeAfterWrite: sc.purgeAfterWrite, Window: *window, Unborn: *unborn,
 		Prefix: *prefix, Prefill: *prefill, Seed: uint64(start.UnixNano()), Progress: stderr,
 	}
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
@@ -138,6 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printTable(stdout, res)
+	for _, w := range siteWarnings(*scenario, res) {
+		fmt.Fprintln(stdout, "note:", w)
+	}
 	fmt.Fprintf(stdout, "\nresults: %s, %s\n", filepath.Join(*out, "result.json"), filepath.Join(*out, "report.html"))
 	return nil
 }
@@ -154,6 +158,20 @@ func generatedKeys(dir string) (id, secret string) {
 		return "", ""
 	}
 	return k.AccessKeyID, k.SecretAccessKey
+}
+
+// siteWarnings say when a run's figures suggest -host is not the kind of
+// site its scenario is meant for: the edge decides what a scenario shows.
+func siteWarnings(scenario string, r *driver.Result) []string {
+	c := r.Consistency
+	var out []string
+	if scenario == "cache-no-purge" && r.Writes > 0 && c.Stale+c.ServedAfterDelete+c.NotFoundAfterPut == 0 && r.HitRatio > 0 {
+		out = append(out, "no read was stale: cache-no-purge is meant for a site in consistency ttl; is -host one?")
+	}
+	if scenario == "strong" && r.HitRatio > 0 {
+		out = append(out, "some reads were hits served without asking the origin: strong is meant for a site in consistency strong; is -host one?")
+	}
+	return out
 }
 
 // generatedPurgeToken is the purge API token an all-in-one without
@@ -212,6 +230,9 @@ func printTable(w io.Writer, r *driver.Result) {
 	fmt.Fprintf(tw, "scenario\t%s\n", r.Scenario)
 	fmt.Fprintf(tw, "operations\t%d reads, %d writes, %d purges, %d errors %v\n", r.Reads, r.Writes, r.Purges, r.Errors, r.ErrorKinds)
 	fmt.Fprintf(tw, "throughput\t%.0f ops/s\n", r.Throughput)
+	if r.TargetRate > 0 {
+		fmt.Fprintf(tw, "target rate\t%.0f ops/s, %d operations due but never begun\n", r.TargetRate, r.Unsent)
+	}
 	fmt.Fprintf(tw, "hit ratio\t%.1f%%\n", 100*r.HitRatio)
 	fmt.Fprintf(tw, "origin\t%d requests, %s of %s served (offload: %.1f%% of reads, %.1f%% of bytes)\n",
 		r.Origin.Requests, bytesText(r.Origin.Bytes), bytesText(r.Origin.BytesServed), 100*r.Origin.RequestOffload, 100*r.Origin.ByteOffload)
@@ -225,6 +246,7 @@ func printTable(w io.Writer, r *driver.Result) {
 		c.Fresh, c.Stale, c.ServedAfterDelete, c.NotFoundAfterPut, c.Unexplained)
 	fmt.Fprintf(tw, "staleness ms\tp50 %.1f  p99 %.1f  max %.1f  (%d reads beyond the %.0f ms window, %d after a purge had landed)\n",
 		c.StalenessMs.P50, c.StalenessMs.P99, c.StalenessMs.Max, c.BeyondWindow, c.WindowMs, c.AfterPurge)
+	fmt.Fprintf(tw, "versions behind\tp50 %.0f  p99 %.0f  max %.0f\n", c.VersionsBehind.P50, c.VersionsBehind.P99, c.VersionsBehind.Max)
 	fmt.Fprintf(tw, "propagation ms\tp50 %.1f  p99 %.1f  max %.1f  (%d writes not seen everywhere)\n",
 		c.PropagationMs.P50, c.PropagationMs.P99, c.PropagationMs.Max, c.Unpropagated)
 	edges := make([]string, 0, len(r.Edges))

@@ -121,3 +121,22 @@ func TestRunRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A scenario run against the wrong kind of site says so.
+func TestSiteWarnings(t *testing.T) {
+	fresh := &driver.Result{Writes: 10, HitRatio: 0.5}
+	if w := siteWarnings("cache-no-purge", fresh); len(w) != 1 || !strings.Contains(w[0], "consistency ttl") {
+		t.Errorf("cache-no-purge without a stale read: %q", w)
+	}
+	if w := siteWarnings("strong", fresh); len(w) != 1 || !strings.Contains(w[0], "consistency strong") {
+		t.Errorf("strong with hits: %q", w)
+	}
+	stale := &driver.Result{Writes: 10, HitRatio: 0.5}
+	stale.Consistency.Stale = 3
+	if w := siteWarnings("cache-no-purge", stale); len(w) != 0 {
+		t.Errorf("cache-no-purge with stale reads: %q", w)
+	}
+	if w := siteWarnings("strong", &driver.Result{Writes: 10}); len(w) != 0 {
+		t.Errorf("strong without hits: %q", w)
+	}
+}

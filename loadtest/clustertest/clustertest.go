@@ -48,8 +48,9 @@ const (
 	// busKey signs the bus's messages: without it every process would
 	// warn, and a stray publisher on the same Redis could purge.
 	busKey = "clusterlt-bus-key-0123456789abcdef"
-	// busSilence is short so a Redis fault shows within a test's time.
-	busSilence = "300ms"
+	// busSilence is short so a Redis fault shows within a test's time,
+	// and long enough that a loaded machine's late heartbeat is none.
+	busSilence = "1s"
 	// startTimeout bounds each step of Start after the build: the origin
 	// serving, every edge serving, every edge ready with a healthy bus.
 	startTimeout = 30 * time.Second

@@ -192,7 +192,8 @@ func classifyVersion(ws []Write, ps []Purge, r Read) Verdict {
 		return Verdict{Class: Fresh}
 	}
 	// A write overlapping the read (sent before it ended, acknowledged
-	// after it began) may be seen or not.
+	// after it began) may be seen or not; so may one whose answer was
+	// lost, whenever it was sent: it may still land after later writes.
 	for i := range ws {
 		w := &ws[i]
 		if w.Start.Before(r.End) && !w.Ack.Before(r.Start) && content(w) == r.Version {
@@ -220,7 +221,9 @@ func classifyVersion(ws []Write, ps []Purge, r Read) Verdict {
 	}
 	v := Verdict{Class: Stale, Behind: expected.Version - seen}
 	for i := range ws {
-		if ws[i].Version > seen {
+		// The first acknowledged write after what was seen (a write whose
+		// answer was lost may never have happened).
+		if ws[i].Version > seen && !ws[i].Ack.Equal(Never) {
 			v.Staleness = max(0, r.Start.Sub(ws[i].Ack))
 			v.AfterPurge = slices.ContainsFunc(ps, func(p Purge) bool {
 				return p.Start.After(ws[i].Ack) && p.Ack.Before(r.Start)

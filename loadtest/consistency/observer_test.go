@@ -101,6 +101,9 @@ func TestSummary(t *testing.T) {
 	if h := s.StalenessHistogram; len(h) != 16 || h[5].UpToMs != 50 || h[5].Count != 1 {
 		t.Errorf("staleness histogram: %+v", h)
 	}
+	if s.VersionsBehind != (Quantiles{P50: 1, P99: 1, Max: 1}) || s.Edges["e2"].VersionsBehind.Max != 1 {
+		t.Errorf("versions behind: %+v", s.VersionsBehind)
+	}
 	if s.StalenessMs != (Quantiles{P50: 40, P99: 40, Max: 40}) {
 		t.Errorf("staleness: %+v", s.StalenessMs)
 	}
@@ -159,5 +162,29 @@ func TestUnknownOutcome(t *testing.T) {
 	}
 	if v := o.Classify(read(2, 3, 2)); v.Class != Unexplained {
 		t.Errorf("seen before it was sent: %+v", v)
+	}
+	// Staleness runs from the first acknowledged write after what was
+	// seen: the lost one may never have happened.
+	o.Wrote(put(3, 40, 50))
+	if v := o.Classify(read(1050, 1051, 1)); v.Class != Stale || v.Staleness != time.Second || v.Behind != 2 {
+		t.Errorf("v1 a second after v3 was acknowledged: %+v", v)
+	}
+	// A write whose answer was lost may land after later ones: its
+	// content is never proof of staleness.
+	if v := o.Classify(read(1050, 1051, 2)); v.Class != Fresh {
+		t.Errorf("the lost v2 after v3: %+v", v)
+	}
+}
+
+// A 404 shows a put propagated only if a later delete had been sent by
+// the time the read ended: a sticky 404 from before the put is not it.
+func TestPropagationIgnoresStickyNotFound(t *testing.T) {
+	o := New()
+	o.Wrote(put(1, 0, 5))
+	o.Wrote(del(2, 3000, 3005))
+	o.ReadDone(read(20, 21, Absent))     // sticky: the put is not there yet
+	o.ReadDone(read(3010, 3011, Absent)) // the delete's 404
+	if p := o.Summary(0).PropagationMs; p.Max != 3006 {
+		t.Fatalf("propagation: %+v, want v1's to end with the read at 3011 ms", p)
 	}
 }

@@ -29,6 +29,9 @@ type Summary struct {
 	// StalenessMs is over the reads that were not fresh: how long what
 	// they saw had been superseded.
 	StalenessMs Quantiles `json:"staleness_ms"`
+	// VersionsBehind is over the same reads: how many versions newer than
+	// what they saw had been acknowledged (a delete is a version).
+	VersionsBehind Quantiles `json:"versions_behind"`
 	// StalenessHistogram counts those reads by staleness, for the report.
 	StalenessHistogram []Bucket `json:"staleness_histogram,omitempty"`
 	// PropagationMs is, over the writes every edge was seen serving, the
@@ -67,23 +70,30 @@ func histogram(ds []time.Duration) []Bucket {
 	return out
 }
 
-// Quantiles of a distribution, in milliseconds; zero when it is empty.
+// Quantiles of a distribution (of milliseconds, or of versions); zero
+// when it is empty.
 type Quantiles struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
 }
 
+// quantiles of durations, in milliseconds.
 func quantiles(ds []time.Duration) Quantiles {
-	if len(ds) == 0 {
+	ms := make([]float64, len(ds))
+	for i, d := range ds {
+		ms[i] = float64(d) / float64(time.Millisecond)
+	}
+	return quantilesOf(ms)
+}
+
+func quantilesOf(xs []float64) Quantiles {
+	if len(xs) == 0 {
 		return Quantiles{}
 	}
-	slices.Sort(ds)
-	at := func(q float64) float64 {
-		i := int(math.Ceil(q*float64(len(ds)))) - 1
-		return float64(ds[max(i, 0)]) / float64(time.Millisecond)
-	}
-	return Quantiles{P50: at(0.50), P99: at(0.99), Max: float64(ds[len(ds)-1]) / float64(time.Millisecond)}
+	slices.Sort(xs)
+	at := func(q float64) float64 { return xs[max(int(math.Ceil(q*float64(len(xs))))-1, 0)] }
+	return Quantiles{P50: at(0.50), P99: at(0.99), Max: xs[len(xs)-1]}
 }
 
 // Summary classifies every read recorded and measures propagation;
@@ -95,7 +105,8 @@ func (o *Observer) Summary(window time.Duration) Summary {
 	windowMs := float64(window) / float64(time.Millisecond)
 	all := Summary{WindowMs: windowMs, Edges: map[string]*Summary{}}
 	var stale []time.Duration
-	perEdgeStale := map[string][]time.Duration{}
+	var behind []float64
+	perEdgeStale, perEdgeBehind := map[string][]time.Duration{}, map[string][]float64{}
 	for _, r := range o.reads {
 		v := classify(o.writes[r.Key], o.purges[r.Key], r)
 		e := all.Edges[r.Edge]
@@ -119,12 +130,16 @@ func (o *Observer) Summary(window time.Duration) Summary {
 		if v.Class != Fresh && v.Class != Unexplained {
 			stale = append(stale, v.Staleness)
 			perEdgeStale[r.Edge] = append(perEdgeStale[r.Edge], v.Staleness)
+			behind = append(behind, float64(v.Behind))
+			perEdgeBehind[r.Edge] = append(perEdgeBehind[r.Edge], float64(v.Behind))
 		}
 	}
 	all.StalenessHistogram = histogram(stale)
 	all.StalenessMs = quantiles(stale)
+	all.VersionsBehind = quantilesOf(behind)
 	for edge, ds := range perEdgeStale {
 		all.Edges[edge].StalenessMs = quantiles(ds)
+		all.Edges[edge].VersionsBehind = quantilesOf(perEdgeBehind[edge])
 	}
 	o.propagation(&all)
 	return all
@@ -194,7 +209,7 @@ func seenAtLeast(r Read, w Write, ws []Write) bool {
 	if r.Version == Absent {
 		// A 404 is w's content if w deleted, or a later delete's.
 		for _, x := range ws {
-			if x.Delete && x.Version >= w.Version {
+			if x.Delete && x.Version >= w.Version && x.Start.Before(r.End) {
 				return true
 			}
 		}

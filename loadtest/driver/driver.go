@@ -60,6 +60,9 @@ type Config struct {
 	// Sizes is the object size distribution (one size: every object).
 	Sizes []SizeShare
 	Mix   Mix
+	// Unborn is the percentage of reads, when the mix creates keys, that
+	// ask for one of the next keys to be created: reads before the put.
+	Unborn int
 	// PurgeURL is an edge's purge API (its admin port), PurgeToken its
 	// bearer token: for the mix's purges, and after every write when
 	// PurgeAfterWrite (what a ttl site's owner does on a deploy). Purges
@@ -81,14 +84,19 @@ type Config struct {
 
 // Result is what a run measured.
 type Result struct {
-	Scenario    string                 `json:"scenario,omitempty"`
-	Reads       int64                  `json:"reads"`
-	Writes      int64                  `json:"writes"`
-	Purges      int64                  `json:"purges"`
-	Errors      int64                  `json:"errors"`
-	ErrorKinds  map[string]int64       `json:"error_kinds,omitempty"`
-	HitRatio    float64                `json:"hit_ratio"`
-	Throughput  float64                `json:"ops_per_second"`
+	Scenario   string           `json:"scenario,omitempty"`
+	Reads      int64            `json:"reads"`
+	Writes     int64            `json:"writes"`
+	Purges     int64            `json:"purges"`
+	Errors     int64            `json:"errors"`
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+	HitRatio   float64          `json:"hit_ratio"`
+	Throughput float64          `json:"ops_per_second"`
+	// TargetRate is -rate (0: closed loop); Unsent counts the operations
+	// it made due that no worker could begin before the run ended: the
+	// shortfall a system too slow for the rate causes.
+	TargetRate  float64                `json:"target_rate"`
+	Unsent      int64                  `json:"unsent"`
 	LatencyMs   latency.Quantiles      `json:"latency_ms"`
 	ReadMs      latency.Quantiles      `json:"read_latency_ms"`
 	WriteMs     latency.Quantiles      `json:"write_latency_ms"`
@@ -149,6 +157,7 @@ type run struct {
 	secMu    sync.Mutex
 	secReads []int64 // reads begun in each second since start
 	secHits  []int64
+	unsent   int64 // operations due (open loop) that no worker began
 }
 
 type edgeState struct {
@@ -241,6 +250,8 @@ func (c *Config) check() error {
 		return errors.New("loadtest: purges need the purge API's URL and token")
 	case c.Window < 0:
 		return errors.New("loadtest: the propagation window must not be negative")
+	case c.Unborn < 0 || c.Unborn > 100:
+		return errors.New("loadtest: the share of reads before the put is a percentage, 0 to 100")
 	}
 	if len(c.Sizes) == 0 {
 		c.Sizes = []SizeShare{{Bytes: 1024, Weight: 1}}
@@ -257,26 +268,40 @@ func (c *Config) check() error {
 	return nil
 }
 
-// drive runs the workers: each takes a scheduled time (open loop) or goes
-// at once (closed loop), and times its operation from the schedule.
+// drive runs the workers. With a rate (open loop) a scheduler hands out
+// the times operations are due, and each is timed from its due time, so
+// a slow system shows in latency rather than in fewer requests; due
+// operations no worker could take before the end are counted. Without
+// one (closed loop) each worker goes again as soon as it is done, timed
+// from when it starts.
 func (r *run) drive(ctx context.Context) {
-	slots := make(chan time.Time, r.cfg.Concurrency)
 	var issued atomic.Int64
+	more := func() bool { return r.cfg.Ops <= 0 || issued.Add(1) <= r.cfg.Ops }
+	var wg sync.WaitGroup
+	if r.cfg.Rate <= 0 {
+		for w := range r.cfg.Concurrency {
+			rnd := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w)))
+			wg.Go(func() {
+				for ctx.Err() == nil && more() {
+					r.one(ctx, rnd, time.Now())
+				}
+			})
+		}
+		wg.Wait()
+		return
+	}
+	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
+	slots := make(chan time.Time, r.cfg.Concurrency)
+	var taken atomic.Int64
+	begin := time.Now()
 	go func() {
 		defer close(slots)
-		interval := time.Duration(0)
-		if r.cfg.Rate > 0 {
-			interval = time.Duration(float64(time.Second) / r.cfg.Rate)
-		}
-		next := time.Now()
-		for r.cfg.Ops <= 0 || issued.Add(1) <= r.cfg.Ops {
-			if interval > 0 {
-				if d := time.Until(next); d > 0 {
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(d):
-					}
+		for next := begin; more(); next = next.Add(interval) {
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
 				}
 			}
 			select {
@@ -284,23 +309,26 @@ func (r *run) drive(ctx context.Context) {
 				return
 			case slots <- next:
 			}
-			if interval > 0 {
-				next = next.Add(interval)
-			} else {
-				next = time.Now()
-			}
 		}
 	}()
-	var wg sync.WaitGroup
 	for w := range r.cfg.Concurrency {
 		rnd := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w)))
 		wg.Go(func() {
 			for scheduled := range slots {
+				if ctx.Err() != nil {
+					continue // due, but the run is over: counted below
+				}
+				taken.Add(1)
 				r.one(ctx, rnd, scheduled)
 			}
 		})
 	}
 	wg.Wait()
+	due := int64(time.Since(begin)/interval) + 1
+	if r.cfg.Ops > 0 {
+		due = min(due, r.cfg.Ops)
+	}
+	r.unsent = max(0, due-taken.Load())
 }
 
 // prefill writes version 1 of every key, Concurrency at a time.
@@ -358,7 +386,7 @@ func (r *run) existingKey(rnd *rand.Rand) int {
 }
 
 func (r *run) readKey(rnd *rand.Rand) int {
-	if r.cfg.Mix.Create > 0 && rnd.IntN(4) == 0 {
+	if r.cfg.Mix.Create > 0 && rnd.IntN(100) < r.cfg.Unborn {
 		return min(int(r.created.Load())+rnd.IntN(3), r.cfg.Keys-1) // one not created yet
 	}
 	return r.existingKey(rnd)
@@ -650,14 +678,19 @@ func (r *run) result(elapsed time.Duration) *Result {
 		Consistency: r.obs.Summary(r.cfg.Window), Edges: map[string]*EdgeResult{}, LatencySeries: r.reads.Series(),
 	}
 	res.Throughput = float64(res.Reads+res.Writes+res.Purges) / elapsed.Seconds()
+	res.TargetRate, res.Unsent = r.cfg.Rate, r.unsent
 	r.secMu.Lock()
 	for i := range r.secReads {
 		res.HitSeries = append(res.HitSeries, ratio(r.secHits[i], r.secReads[i]))
 	}
 	r.secMu.Unlock()
 	for e, s := range r.perEdge {
+		c := res.Consistency.Edges[e]
+		if c == nil {
+			c = &consistency.Summary{WindowMs: res.Consistency.WindowMs} // no read succeeded there
+		}
 		er := &EdgeResult{Reads: s.reads.Load(), Errors: s.errors.Load(), HitRatio: ratio(s.hits.Load(), s.reads.Load()),
-			LatencyMs: s.lat.Quantiles(), Consistency: res.Consistency.Edges[e],
+			LatencyMs: s.lat.Quantiles(), Consistency: c,
 			Origin: offload(s.reads.Load(), s.originReqs.Load(), s.originBytes.Load(), s.bytesOut.Load())}
 		res.Edges[e] = er
 		res.Origin.Requests += er.Origin.Requests

@@ -15,7 +15,7 @@ func config(s systemtest.System) Config {
 	return Config{
 		Edges: []string{s.EdgeURL}, Host: systemtest.Host, S3: s.S3URL, Bucket: systemtest.Bucket, AccessKey: systemtest.AccessKey, SecretKey: systemtest.SecretKey,
 		Duration: 2 * time.Second, Concurrency: 8, Keys: 20, Zipf: 1, Sizes: []SizeShare{{Bytes: 64, Weight: 1}},
-		Mix: Mix{Read: 70, Overwrite: 25, Delete: 5}, Seed: 1,
+		Mix: Mix{Read: 70, Overwrite: 25, Delete: 5}, Unborn: 25, Seed: 1,
 	}
 }
 
@@ -103,7 +103,33 @@ func TestErrorsPerEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, bad := res.Edges[cfg.Edges[0]], res.Edges[down]
+	if bad.Consistency == nil {
+		t.Fatal("an edge without reads has no consistency summary")
+	}
 	if bad.Errors == 0 || bad.Reads != 0 || good.Errors != 0 || good.Reads == 0 || res.ErrorKinds["read-transport"] != bad.Errors || res.Errors != bad.Errors {
 		t.Fatalf("good edge %d reads %d errors, refusing edge %d reads %d errors, by kind %v", good.Reads, good.Errors, bad.Reads, bad.Errors, res.ErrorKinds)
+	}
+}
+
+// Open loop: operations due that no worker could begin count as unsent;
+// at a rate the system keeps up with, none do.
+func TestOpenLoopCountsUnsent(t *testing.T) {
+	sys := systemtest.Start(t, edge.ConsistencyPurge)
+	cfg := config(sys)
+	cfg.Mix, cfg.Prefill, cfg.Duration, cfg.Concurrency = Mix{Read: 1}, true, 500*time.Millisecond, 1
+	cfg.Rate = 1e6 // far beyond one worker
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unsent < 1000 || res.TargetRate != 1e6 {
+		t.Errorf("at a rate beyond reach: %d unsent after %d reads", res.Unsent, res.Reads)
+	}
+	cfg.Rate, cfg.Concurrency = 50, 8
+	if res, err = Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if res.Unsent > 1 || res.Reads < 20 {
+		t.Errorf("at 50 a second: %d unsent, %d reads", res.Unsent, res.Reads)
 	}
 }
