@@ -3,10 +3,8 @@ package edge
 import (
 	"context"
 	"errors"
-	"path/filepath"
-	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/edgecdn/edge/internal/filewatch"
 	"go.uber.org/zap"
 
 	"github.com/edgecdn/edge/policy/rules"
@@ -56,57 +54,15 @@ func (e *Edge) PolicyError() string {
 	return ""
 }
 
-// reloadSettle is how long a change must rest before a reload: an editor
-// writes a file in several steps (truncate, write, rename).
-const reloadSettle = 100 * time.Millisecond
-
 // WatchPolicies reloads the policy files when one of them changes, until
-// ctx ends. It watches their directories, since editors and config
-// managers replace a file by renaming another over it.
+// ctx ends.
 func (e *Edge) WatchPolicies(ctx context.Context) error {
-	files := map[string]bool{}
+	var files []string
 	for _, site := range e.sites.all {
 		if site.PolicyFile != "" {
-			abs, err := filepath.Abs(site.PolicyFile)
-			if err != nil {
-				return err
-			}
-			files[abs] = true
+			files = append(files, site.PolicyFile)
 		}
 	}
-	if len(files) == 0 {
-		return nil
-	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	for f := range files {
-		if err := w.Add(filepath.Dir(f)); err != nil {
-			return err
-		}
-	}
-	settle := time.NewTimer(time.Hour)
-	settle.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.Events:
-			if !ok {
-				return nil
-			}
-			if abs, err := filepath.Abs(ev.Name); err == nil && files[abs] {
-				settle.Reset(reloadSettle)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return nil
-			}
-			e.log.Warn("watching policy files", zap.Error(err))
-		case <-settle.C:
-			e.ReloadPolicies() // its error is logged and shown
-		}
-	}
+	return filewatch.Watch(ctx, files, func() { e.ReloadPolicies() }, // its error is logged and shown
+		func(err error) { e.log.Warn("watching policy files", zap.Error(err)) })
 }
