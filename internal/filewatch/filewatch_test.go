@@ -21,7 +21,20 @@ func TestWatch(t *testing.T) {
 		done <- Watch(ctx, []string{f}, func() { changed <- struct{}{} }, func(err error) { t.Errorf("watcher: %v", err) })
 	}()
 	defer func() { cancel(); <-done }()
-	time.Sleep(50 * time.Millisecond) // the watcher's Add; no event marks it
+	// The watcher adds the directory on its own goroutine: write until it
+	// reports, then each change must be reported.
+	deadline := time.Now().Add(5 * time.Second)
+	for ready := false; !ready; {
+		os.WriteFile(f, []byte("a"), 0o644)
+		select {
+		case <-changed:
+			ready = true
+		case <-time.After(4 * Settle):
+			if time.Now().After(deadline) {
+				t.Fatal("no callback for a file written in place")
+			}
+		}
+	}
 	expect := func(what string) {
 		t.Helper()
 		select {
