@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,10 +109,18 @@ func loadPair(site Site) (*tls.Certificate, error) {
 }
 
 // GetCertificate is tls.Config's: the certificate of the site that lists
-// the name asked for; none (an unrecognized_name alert) for another name
-// or for a client that names none.
+// the name asked for, or for a client that names none (as for an IP
+// address) the address it reached; none (an unrecognized_name alert)
+// for any other.
 func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if name == "" && hello.Conn != nil {
+		// A client sends no name for an IP address (RFC 6066 §3): the
+		// address it reached is the name, if a site lists it.
+		if tcp, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
+			name = tcp.IP.String()
+		}
+	}
 	if src := m.byHost[name]; src != nil {
 		return src.cert.Load(), nil
 	}

@@ -1,69 +1,17 @@
 package certs
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgecdn/edge/certs/certstest"
 )
-
-// testCA signs the tests' certificates; clients trust only it.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newCA(t *testing.T) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-var serial int64 = 100
-
-// issue writes a certificate for hosts (and its key) into dir; the
-// certificate's serial tells the tests which one a handshake got.
-func (ca *testCA) issue(t *testing.T, dir, name string, hosts ...string) (certFile, keyFile string, sn int64) {
-	t.Helper()
-	serial++
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, serial
-}
 
 // serveTLS accepts TLS connections with m's config on a loopback port
 // until the test ends, completing each handshake; it returns the address.
@@ -111,9 +59,9 @@ func handshake(t *testing.T, addr, name string, cfg *tls.Config) (int64, *tls.Co
 // Each site's name gets its own certificate; any other name, or none,
 // gets an unrecognized_name alert and never another site's certificate.
 func TestSNIPicksTheSitesCertificate(t *testing.T) {
-	ca, dir := newCA(t), t.TempDir()
-	aCert, aKey, aSerial := ca.issue(t, dir, "a", "a.test", "www.a.test")
-	bCert, bKey, bSerial := ca.issue(t, dir, "b", "b.test")
+	ca, dir := certstest.New(t), t.TempDir()
+	aCert, aKey, aSerial := ca.Issue(t, dir, "a", "a.test", "www.a.test")
+	bCert, bKey, bSerial := ca.Issue(t, dir, "b", "b.test")
 	m, err := New(Config{Sites: []Site{
 		{Hosts: []string{"a.test", "www.a.test"}, CertFile: aCert, KeyFile: aKey},
 		{Hosts: []string{"B.test"}, CertFile: bCert, KeyFile: bKey},
@@ -122,7 +70,7 @@ func TestSNIPicksTheSitesCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := serveTLS(t, m)
-	client := &tls.Config{RootCAs: ca.pool}
+	client := &tls.Config{RootCAs: ca.Pool}
 	for name, want := range map[string]int64{"a.test": aSerial, "www.a.test": aSerial, "b.test": bSerial, "B.TEST.": bSerial} {
 		got, _, err := handshake(t, addr, name, client)
 		if err != nil || got != want {
@@ -139,22 +87,22 @@ func TestSNIPicksTheSitesCertificate(t *testing.T) {
 
 // TLS 1.2 and 1.3 only, forward-secret AEAD suites, session resumption.
 func TestTLSVersionsSuitesAndResumption(t *testing.T) {
-	ca, dir := newCA(t), t.TempDir()
-	c, k, _ := ca.issue(t, dir, "a", "a.test")
+	ca, dir := certstest.New(t), t.TempDir()
+	c, k, _ := ca.Issue(t, dir, "a", "a.test")
 	m, err := New(Config{Sites: []Site{{Hosts: []string{"a.test"}, CertFile: c, KeyFile: k}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := serveTLS(t, m)
-	if _, _, err := handshake(t, addr, "a.test", &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil {
+	if _, _, err := handshake(t, addr, "a.test", &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil {
 		t.Error("a TLS 1.1 client was served")
 	}
-	cbc := &tls.Config{RootCAs: ca.pool, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
+	cbc := &tls.Config{RootCAs: ca.Pool, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}
 	if _, _, err := handshake(t, addr, "a.test", cbc); err == nil {
 		t.Error("a client offering only a CBC suite was served")
 	}
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-		client := &tls.Config{RootCAs: ca.pool, MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+		client := &tls.Config{RootCAs: ca.Pool, MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
 		if _, st, err := handshake(t, addr, "a.test", client); err != nil || st.Version != v || st.DidResume {
 			t.Fatalf("version %x: %v", v, err)
 		}
@@ -167,15 +115,15 @@ func TestTLSVersionsSuitesAndResumption(t *testing.T) {
 // A pair rewritten on disk is served after a reload; one that does not
 // load, or names other hosts, is refused and the previous one stays.
 func TestReload(t *testing.T) {
-	ca, dir := newCA(t), t.TempDir()
-	c, k, first := ca.issue(t, dir, "a", "a.test")
+	ca, dir := certstest.New(t), t.TempDir()
+	c, k, first := ca.Issue(t, dir, "a", "a.test")
 	m, err := New(Config{Sites: []Site{{Hosts: []string{"a.test"}, CertFile: c, KeyFile: k}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := serveTLS(t, m)
-	client := &tls.Config{RootCAs: ca.pool}
-	_, _, second := ca.issue(t, dir, "a", "a.test")
+	client := &tls.Config{RootCAs: ca.Pool}
+	_, _, second := ca.Issue(t, dir, "a", "a.test")
 	if err := m.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +134,7 @@ func TestReload(t *testing.T) {
 	if err := m.Reload(); err == nil || !strings.Contains(err.Error(), c) {
 		t.Errorf("a broken file: %v, want an error naming %s", err, c)
 	}
-	ca.issue(t, dir, "a", "other.test")
+	ca.Issue(t, dir, "a", "other.test")
 	if err := m.Reload(); err == nil || !strings.Contains(err.Error(), "does not name host a.test") {
 		t.Errorf("a certificate for another host: %v", err)
 	}
@@ -217,6 +165,11 @@ func TestSelfSigned(t *testing.T) {
 	if _, _, err := handshake(t, addr, "localhost", &tls.Config{RootCAs: pool}); err != nil {
 		t.Fatalf("localhost: %v", err)
 	}
+	// A client sends no SNI for an IP address: the address it reached
+	// names the site.
+	if _, _, err := handshake(t, addr, "", &tls.Config{RootCAs: pool}); err != nil {
+		t.Fatalf("127.0.0.1 without SNI: %v", err)
+	}
 	if first.Leaf.VerifyHostname("127.0.0.1") != nil {
 		t.Errorf("the certificate does not name 127.0.0.1: %v %v", first.Leaf.DNSNames, first.Leaf.IPAddresses)
 	}
@@ -231,8 +184,8 @@ func TestSelfSigned(t *testing.T) {
 
 // Mistakes are refused at start, naming what to fix.
 func TestNewRefuses(t *testing.T) {
-	ca, dir := newCA(t), t.TempDir()
-	c, k, _ := ca.issue(t, dir, "a", "a.test")
+	ca, dir := certstest.New(t), t.TempDir()
+	c, k, _ := ca.Issue(t, dir, "a", "a.test")
 	for _, tc := range []struct {
 		site Site
 		want string

@@ -22,6 +22,8 @@ type AdminOptions struct {
 	// Unbounded: the edge runs purge-mode sites without a bus that
 	// carries its origin's writes (allow_unbounded_staleness).
 	Unbounded bool
+	// Collectors are more metrics for /metrics (the process's others).
+	Collectors []prometheus.Collector
 }
 
 // AdminHandler serves /healthz (the process is up), /readyz (it can serve,
@@ -45,6 +47,7 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
 	reg.MustRegister(e.failures, e.decisions)
+	reg.MustRegister(opts.Collectors...)
 	counter("policy_reloads_total", "Reloads of the sites' policy files (file changes, SIGHUP).", e.stats.policyReloads.Load)
 	counter("policy_reload_errors_total", "Policy reloads refused because a file did not load; the previous policy stayed in force.", e.stats.policyReloadErrors.Load)
 	gauge("policy_reload_failing", "1 while the last policy reload was refused.", func() float64 { return b2f(e.PolicyError() != "") })

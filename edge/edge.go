@@ -41,6 +41,9 @@ type Config struct {
 	// HTTPClient reads upstream sites and relays their unsafe methods
 	// (default DefaultHTTPClient(FetchTimeout)).
 	HTTPClient *http.Client
+	// HTTPSPort is the port clients reach the HTTPS listener on, for the
+	// Location of https_redirect (0 or 443: none in the URL).
+	HTTPSPort int
 }
 
 // Edge serves the configured sites.
@@ -76,10 +79,12 @@ type Edge struct {
 	// closed (under workMu) refuses new ones.
 	// seed is a fresh response header of the edge's server, whose flags
 	// (NoDefaultDate) stored responses' headers copy (headerTemplate).
-	seed   atomic.Pointer[fasthttp.ResponseHeader]
-	workMu sync.Mutex
-	work   sync.WaitGroup
-	closed bool
+	seed atomic.Pointer[fasthttp.ResponseHeader]
+	// httpsPort is ":port" in https_redirect's Location (empty for 443).
+	httpsPort []byte
+	workMu    sync.Mutex
+	work      sync.WaitGroup
+	closed    bool
 }
 
 // New builds an edge for the sites; bucket sites read from o (nil when
@@ -138,7 +143,8 @@ func New(cfg Config, o Origin) (*Edge, error) {
 		}
 	}
 	return &Edge{
-		cfg: cfg, sites: s, cache: c, log: cfg.Logger,
+		httpsPort: httpsPortSuffix(cfg.HTTPSPort),
+		cfg:       cfg, sites: s, cache: c, log: cfg.Logger,
 		origin: o, upstream: &upstreamOrigin{client: cfg.HTTPClient},
 		vary: newMemo[[]string](cfg.VaryKeys), tooBig: newMemo[time.Time](cfg.TooBigKeys),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -27,7 +27,9 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.CopyTo(seed)
 		e.seed.CompareAndSwap(nil, seed)
 	}
-	e.serve(ctx)
+	if site := e.serve(ctx); site != nil && site.HSTS != "" && ctx.IsTLS() {
+		ctx.Response.Header.Set("Strict-Transport-Security", site.HSTS)
+	}
 	if every := e.cfg.AccessLogEvery; every > 0 && e.reqs.Add(1)%every == 0 {
 		e.log.Info("request",
 			zap.ByteString("method", ctx.Method()), zap.ByteString("host", ctx.Request.Header.Host()),
@@ -37,7 +39,8 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
+// serve answers a request; the site is that of its Host (nil: none).
+func (e *Edge) serve(ctx *fasthttp.RequestCtx) *Site {
 	h := &ctx.Request.Header
 	// Request smuggling: a message with both framings is ambiguous (RFC 9112
 	// §6.3), and an obsolete folded line (§5.2) may be read as a field of
@@ -47,23 +50,25 @@ func (e *Edge) serve(ctx *fasthttp.RequestCtx) {
 	// connection.
 	if f := framingProblem(h.RawHeaders()); f != nil {
 		e.fail(ctx, f)
-		return
+		return nil
 	}
 	site, f := e.siteOf(ctx)
 	if f != nil {
 		e.stats.rejected.Add(1)
 		e.fail(ctx, f)
-		return
+		return nil
 	}
-	if !h.IsGet() && !h.IsHead() {
-		if site.upstream == nil {
-			e.fail(ctx, errMethod)
-			return
-		}
+	switch {
+	case redirects(ctx, site):
+		e.redirectToHTTPS(ctx)
+	case !h.IsGet() && !h.IsHead() && site.upstream == nil:
+		e.fail(ctx, errMethod)
+	case !h.IsGet() && !h.IsHead():
 		e.passThrough(ctx, site)
-		return
+	default:
+		e.lookup(ctx, site, false)
 	}
-	e.lookup(ctx, site, false)
+	return site
 }
 
 // siteOf validates the request target against the configured sites from

@@ -58,6 +58,14 @@ type Site struct {
 	// RequestHeaders adjusts what an upstream site forwards of a request
 	// (forward.go).
 	RequestHeaders RequestHeaders `yaml:"request_headers"`
+	// TLS serves the site over HTTPS too, with these certificates.
+	TLS *SiteTLS `yaml:"tls"`
+	// HTTPSRedirect answers plain HTTP with a 308 to the same URL over
+	// HTTPS (ACME HTTP-01 challenges aside).
+	HTTPSRedirect bool `yaml:"https_redirect"`
+	// HSTS is the Strict-Transport-Security value of the site's HTTPS
+	// answers (RFC 6797), e.g. "max-age=31536000"; empty sends none.
+	HSTS string `yaml:"hsts"`
 
 	upstream *url.URL
 	origin   Origin // from S3, when set
@@ -214,6 +222,9 @@ func newSites(list []Site) (*sites, error) {
 		}
 		site.Policy.AllowPartial = true // stored as ranges (partial.go)
 		site.RequestHeaders.check()
+		if err := site.checkHTTPS(); err != nil {
+			return nil, fmt.Errorf("edge: site %d (%v): %w", i+1, site.Hosts, err)
+		}
 		if err := site.Negotiation.check(); err != nil {
 			return nil, fmt.Errorf("edge: site %d: %w", i+1, err)
 		}

@@ -135,7 +135,7 @@ sites:
 	ready := make(chan addrs, 1)
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
-	args := []string{"-config", cfg, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "", "-data", dir, "-origin", originURL, "-redis", redisURL}
+	args := []string{"-config", cfg, "-listen", "127.0.0.1:0", "-tls-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "", "-data", dir, "-origin", originURL, "-redis", redisURL}
 	go func() { done <- run(ctx, args, io.Discard, &lockedWriter{w: &stderr}, func(a addrs) { ready <- a }) }()
 	var once sync.Once
 	stop := func() {

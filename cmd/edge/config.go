@@ -14,11 +14,16 @@ import (
 // config is the edge's YAML file; flags override its fields.
 type config struct {
 	Listen string `yaml:"listen"`
-	Admin  string `yaml:"admin"`
-	S3     string `yaml:"s3"`
-	Data   string `yaml:"data"`
-	Region string `yaml:"region"`
-	Origin string `yaml:"origin"`
+	// TLSListen serves the sites with tls over HTTPS (default :8443;
+	// empty: no HTTPS). HTTPSPort is the port clients reach it on, for
+	// https_redirect, when that is not the port bound (a port mapping).
+	TLSListen string `yaml:"tls_listen"`
+	HTTPSPort int    `yaml:"https_port"`
+	Admin     string `yaml:"admin"`
+	S3        string `yaml:"s3"`
+	Data      string `yaml:"data"`
+	Region    string `yaml:"region"`
+	Origin    string `yaml:"origin"`
 	// OriginRegion and OriginVirtualHosted describe the -origin endpoint
 	// when it is S3; its key pair comes from EDGE_ORIGIN_ACCESS_KEY_ID and
 	// EDGE_ORIGIN_SECRET_ACCESS_KEY only, never from a file.
@@ -61,9 +66,9 @@ type purgeConfig struct {
 // Host localhost or 127.0.0.1 serves bucket "public", which anyone may read.
 func defaultConfig() config {
 	return config{
-		Listen: ":8080", Admin: "127.0.0.1:8081", S3: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info",
+		Listen: ":8080", TLSListen: ":8443", Admin: "127.0.0.1:8081", S3: ":9000", Data: "./data", Region: "us-east-1", LogLevel: "info",
 		AccessLogEvery: 100, PublicBuckets: []string{"public"},
-		Sites: []edge.Site{{Hosts: []string{"localhost", "127.0.0.1"}, Bucket: "public"}},
+		Sites: []edge.Site{{Hosts: []string{"localhost", "127.0.0.1"}, Bucket: "public", TLS: &edge.SiteTLS{SelfSigned: true}}},
 	}
 }
 
@@ -76,9 +81,17 @@ func loadConfig(path string, cfg *config) error {
 		return fmt.Errorf("config %s: list at least one site under sites: (hosts and bucket or upstream)", path)
 	}
 	for i := range cfg.Sites {
-		// A policy file is found beside the config that names it.
-		if p := cfg.Sites[i].PolicyFile; p != "" && !filepath.IsAbs(p) {
-			cfg.Sites[i].PolicyFile = filepath.Join(filepath.Dir(path), p)
+		// Policy and certificate files are found beside the config that
+		// names them.
+		beside := func(p *string) {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(filepath.Dir(path), *p)
+			}
+		}
+		beside(&cfg.Sites[i].PolicyFile)
+		if t := cfg.Sites[i].TLS; t != nil {
+			beside(&t.CertFile)
+			beside(&t.KeyFile)
 		}
 	}
 	return nil

@@ -27,7 +27,7 @@ import (
 )
 
 // addrs are the bound addresses, for tests that listen on port 0.
-type addrs struct{ Edge, Admin, S3 string }
+type addrs struct{ Edge, HTTPS, Admin, S3 string }
 
 // shutdownTimeout bounds each server's requests in flight when the
 // process stops.
@@ -46,6 +46,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	cfg := defaultConfig()
 	flags := cliflags.New("edge", "YAML config file (sites, limits)", stderr)
 	flags.String("listen", "edge address (default :8080)", &cfg.Listen)
+	flags.StringOrNone("tls-listen", "HTTPS address of the sites with tls (default :8443; empty: none)", &cfg.TLSListen)
 	flags.String("admin", "admin address: /healthz, /readyz, /metrics, the purge API (default 127.0.0.1:8081)", &cfg.Admin)
 	flags.StringOrNone("s3", "embedded S3 API address (default :9000; empty: none)", &cfg.S3)
 	flags.String("data", "data directory of the embedded store (default ./data)", &cfg.Data)
@@ -97,8 +98,21 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		o = edge.FromStore(store)
 	}
 
+	// HTTPS binds before the edge is built: a redirect names its port.
+	tlsSrv, err := openHTTPS(cfg, listen, log)
+	if err != nil {
+		return err
+	}
+	httpsPort := cfg.HTTPSPort
+	if tlsSrv != nil {
+		defer tlsSrv.ln.Close() // when a later step fails; closing it twice does no harm
+		if httpsPort == 0 {
+			httpsPort = tlsSrv.port
+		}
+	}
 	ed, err := edge.New(edge.Config{
-		Sites: cfg.Sites, CacheBytes: cfg.CacheBytes, MaxObjectSize: cfg.MaxObjectSize,
+		HTTPSPort: httpsPort,
+		Sites:     cfg.Sites, CacheBytes: cfg.CacheBytes, MaxObjectSize: cfg.MaxObjectSize,
 		VaryKeys: cfg.VaryKeys, TooBigKeys: cfg.TooBigKeys,
 		Logger: log, AccessLogEvery: cfg.AccessLogEvery,
 	}, o)
@@ -124,9 +138,17 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 				return
 			case <-hup:
 				ed.ReloadPolicies() // logged and shown on /readyz when refused
+				if tlsSrv != nil {
+					tlsSrv.certs.Reload() // logged and counted when refused
+				}
 			}
 		}
 	}()
+	if tlsSrv != nil {
+		certsWatched := make(chan struct{})
+		go func() { defer close(certsWatched); tlsSrv.watch(watchCtx, log) }()
+		defer func() { <-certsWatched }() // after stopWatching, below
+	}
 	defer func() { signal.Stop(hup); stopWatching(); <-watching }()
 	servers := serving.New(log)
 	defer func() {
@@ -164,6 +186,9 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return fmt.Errorf("admin listen: %w", err)
 	}
+	if tlsSrv != nil {
+		pb.admin.Collectors = append(pb.admin.Collectors, tlsSrv.collectors()...)
+	}
 	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
 	servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
 	bound.Admin = adminLn.Addr().String()
@@ -185,9 +210,13 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	edgeSrv := edge.NewServer(ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
 	servers.Go("edge", edgeLn, edgeSrv.Serve, edgeSrv.ShutdownWithContext)
 	bound.Edge = edgeLn.Addr().String()
+	if tlsSrv != nil {
+		tlsSrv.serve(servers, ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
+		bound.HTTPS = tlsSrv.ln.Addr().String()
+	}
 
-	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
-	fmt.Fprintf(stdout, "edge on %s, admin on %s, S3 API on %s\n", bound.Edge, bound.Admin, orNone(bound.S3))
+	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("https", bound.HTTPS), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
+	fmt.Fprintf(stdout, "edge on %s, HTTPS on %s, admin on %s, S3 API on %s\n", bound.Edge, orNone(bound.HTTPS), bound.Admin, orNone(bound.S3))
 	if ready != nil {
 		ready(bound)
 	}

@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 // listenArgs bind every port the all-in-one opens to loopback port 0.
-var listenArgs = []string{"-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0"}
+var listenArgs = []string{"-listen", "127.0.0.1:0", "-tls-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0"}
 
 func startAllInOne(t *testing.T, args ...string) (addrs, string) {
 	t.Helper()
