@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test lint bench bench-go fuzz build redis-server versitygw
+.PHONY: run test lint bench bench-go fuzz build redis-server versitygw pebble
 
 # Starts the whole product on its embedded defaults (see ARCHITECTURE.md).
 run:
@@ -19,7 +19,7 @@ build:
 test: export EDGE_ACCESS_KEY_ID := junk-access-key-from-make-test
 test: export EDGE_SECRET_ACCESS_KEY := junk-secret-from-make-test
 test: export EDGE_PURGE_TOKEN := junk-purge-token-from-make-test
-test: redis-server versitygw
+test: redis-server versitygw pebble
 	$(GO) test -race -shuffle=on -timeout 9m $(PKGS)
 	$(GO) test -count=1 -run 'Allocates|MemoryFlat' $(PKGS)
 
@@ -54,6 +54,21 @@ versitygw:
 	mkdir -p "$$(dirname "$$bin")" && tmp=$$(mktemp -d "$$(dirname "$$bin")/.versitygw-$(VERSITYGW_VERSION)-make-XXXXXX") || exit 1; \
 	GOBIN="$$tmp" GOFLAGS= GOWORK=off $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION) \
 	  && mv -f "$$tmp/versitygw" "$$bin"; rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+# The ACME tests run Pebble, Let's Encrypt's test CA, and its DNS
+# (internal/pebbletest), cached as $GOPATH/bin/pebble-VERSION and
+# pebble-challtestsrv-VERSION, built here from the Go module proxy.
+PEBBLE_VERSION := v2.10.1
+pebble:
+	@gopath=$$($(GO) env GOPATH | cut -d: -f1); [ -n "$$gopath" ] || exit 1; \
+	for cmd in pebble pebble-challtestsrv; do \
+	  bin="$$gopath/bin/$$cmd-$(PEBBLE_VERSION)"; \
+	  [ -x "$$bin" ] && continue; \
+	  echo "$$cmd $(PEBBLE_VERSION) is missing: installing it as $$bin"; \
+	  mkdir -p "$$(dirname "$$bin")" && tmp=$$(mktemp -d "$$(dirname "$$bin")/.$$cmd-$(PEBBLE_VERSION)-make-XXXXXX") || exit 1; \
+	  GOBIN="$$tmp" GOFLAGS= GOWORK=off $(GO) install github.com/letsencrypt/pebble/v2/cmd/$$cmd@$(PEBBLE_VERSION) \
+	    && mv -f "$$tmp/$$cmd" "$$bin"; rc=$$?; rm -rf "$$tmp"; [ $$rc = 0 ] || exit $$rc; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi

@@ -1,7 +1,7 @@
 // Package certs chooses the certificate of each TLS handshake by the
 // name the client asked for (SNI), among the sites' own: a pair of PEM
-// files per site, reloaded when they change, or a self-signed
-// certificate for development. A name no site lists gets no certificate
+// files per site, reloaded when they change; one ordered from an ACME CA
+// and renewed (acme.go); or a self-signed certificate for development. A name no site lists gets no certificate
 // at all — the handshake ends with an unrecognized_name alert — never
 // another site's.
 package certs
@@ -18,19 +18,22 @@ import (
 	"go.uber.org/zap"
 )
 
-// Site is one site's certificate source: CertFile and KeyFile (PEM), or
-// SelfSigned.
+// Site is one site's certificate source: CertFile and KeyFile (PEM),
+// ACME, or SelfSigned.
 type Site struct {
 	Hosts             []string
 	CertFile, KeyFile string
-	SelfSigned        bool
+	ACME, SelfSigned  bool
 }
 
 // Config is every site that serves HTTPS.
 type Config struct {
 	Sites []Site
-	// Dir keeps generated self-signed certificates across restarts.
-	Dir    string
+	// Dir keeps generated self-signed certificates across restarts, and
+	// ACME's files unless ACME names another storage.
+	Dir string
+	// ACME configures the CA of the sites with ACME, and on-demand names.
+	ACME   *ACME
 	Logger *zap.Logger
 }
 
@@ -40,6 +43,7 @@ type Manager struct {
 	log    *zap.Logger
 	byHost map[string]*source // lower-case host → its site's source
 	files  []*source          // the file-backed ones, for reloads
+	acme   *acmeState         // nil without ACME
 	// reloadMu makes reloads one at a time; stats count them.
 	reloadMu              sync.Mutex
 	reloads, reloadErrors atomic.Uint64
@@ -59,39 +63,62 @@ func New(cfg Config) (*Manager, error) {
 	if m.log == nil {
 		m.log = zap.NewNop()
 	}
+	var acmeNames []string
+	seen := map[string]bool{}
 	for i, site := range cfg.Sites {
 		if len(site.Hosts) == 0 {
 			return nil, fmt.Errorf("certs: site %d has no hosts", i+1)
 		}
+		for _, h := range site.Hosts {
+			h = strings.ToLower(h)
+			if seen[h] {
+				return nil, fmt.Errorf("certs: host %q is in two sites", h)
+			}
+			seen[h] = true
+		}
 		src := &source{site: site}
 		var cert *tls.Certificate
 		var err error
+		files := site.CertFile != "" || site.KeyFile != ""
 		switch {
-		case site.SelfSigned && site.CertFile == "" && site.KeyFile == "":
+		case site.ACME && !files && !site.SelfSigned:
+			if cfg.ACME == nil {
+				return nil, fmt.Errorf("certs: site %v has acme but no ACME CA is configured", site.Hosts)
+			}
+			for _, h := range site.Hosts {
+				acmeNames = append(acmeNames, strings.ToLower(h))
+			}
+			continue
+		case site.SelfSigned && !files && !site.ACME:
 			cert, err = selfSigned(cfg.Dir, site.Hosts)
-		case !site.SelfSigned && site.CertFile != "" && site.KeyFile != "":
+		case !site.SelfSigned && !site.ACME && site.CertFile != "" && site.KeyFile != "":
 			cert, err = loadPair(site)
 			m.files = append(m.files, src)
 		default:
-			err = errors.New("give cert_file and key_file, or self_signed")
+			err = errors.New("give cert_file and key_file, or acme, or self_signed: one of them")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("certs: site %v: %w", site.Hosts, err)
 		}
 		src.cert.Store(cert)
 		for _, h := range site.Hosts {
-			h = strings.ToLower(h)
-			if _, dup := m.byHost[h]; dup {
-				return nil, fmt.Errorf("certs: host %q is in two sites", h)
-			}
-			m.byHost[h] = src
+			m.byHost[strings.ToLower(h)] = src
 		}
+	}
+	if cfg.ACME != nil {
+		st, err := newACME(cfg.ACME, acmeNames, cfg.Dir, m.log)
+		if err != nil {
+			return nil, fmt.Errorf("certs: %w", err)
+		}
+		m.acme = st
 	}
 	return m, nil
 }
 
 // Empty reports whether no site serves HTTPS.
-func (m *Manager) Empty() bool { return len(m.byHost) == 0 }
+func (m *Manager) Empty() bool {
+	return len(m.byHost) == 0 && (m.acme == nil || len(m.acme.names) == 0)
+}
 
 // loadPair reads a site's PEM files and checks that the certificate
 // names every host of the site.
@@ -123,6 +150,9 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 	}
 	if src := m.byHost[name]; src != nil {
 		return src.cert.Load(), nil
+	}
+	if m.acme != nil && m.acme.handles(name) {
+		return m.acme.getCertificate(hello) // TLS-ALPN-01 challenges too
 	}
 	return nil, nil // tls turns "no certificate" into unrecognized_name
 }
@@ -178,6 +208,10 @@ func (m *Manager) Stats() (reloads, refused uint64, lastError string) {
 // 1.3 only, forward-secret AEAD suites for 1.2 (1.3's are all such),
 // session resumption by tickets (Go's default), HTTP/1.1.
 func (m *Manager) TLSConfig() *tls.Config {
+	protos := []string{"http/1.1"}
+	if m.acme != nil {
+		protos = append(protos, acmeProtocol) // TLS-ALPN-01 challenges
+	}
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: m.GetCertificate,
@@ -186,6 +220,6 @@ func (m *Manager) TLSConfig() *tls.Config {
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
-		NextProtos: []string{"http/1.1"},
+		NextProtos: protos,
 	}
 }

@@ -10,11 +10,13 @@ import (
 )
 
 // SiteTLS is where a site's HTTPS certificate comes from (package
-// certs): a pair of PEM files, reloaded when they change, or a
-// self-signed certificate for development.
+// certs): a pair of PEM files, reloaded when they change; an ACME CA,
+// which issues and renews it; or a self-signed certificate for
+// development.
 type SiteTLS struct {
 	CertFile   string `yaml:"cert_file"`
 	KeyFile    string `yaml:"key_file"`
+	ACME       bool   `yaml:"acme"`
 	SelfSigned bool   `yaml:"self_signed"`
 }
 
@@ -24,11 +26,14 @@ const acmeChallengePrefix = "/.well-known/acme-challenge/"
 
 // checkHTTPS validates a site's HTTPS options.
 func (site *Site) checkHTTPS() error {
-	if t := site.TLS; t != nil && !t.SelfSigned && (t.CertFile == "") != (t.KeyFile == "") {
-		return fmt.Errorf("tls: give both cert_file and key_file (or self_signed: true)")
-	}
-	if t := site.TLS; t != nil && t.SelfSigned == (t.CertFile != "") {
-		return fmt.Errorf("tls: give cert_file and key_file, or self_signed: true, not both and not neither")
+	if t := site.TLS; t != nil {
+		files := t.CertFile != "" || t.KeyFile != ""
+		switch {
+		case files && (t.CertFile == "" || t.KeyFile == ""):
+			return fmt.Errorf("tls: give both cert_file and key_file")
+		case b2i(files)+b2i(t.ACME)+b2i(t.SelfSigned) != 1:
+			return fmt.Errorf("tls: give cert_file and key_file, or acme: true, or self_signed: true: one of them")
+		}
 	}
 	if site.TLS == nil && (site.HTTPSRedirect || site.HSTS != "") {
 		return fmt.Errorf("https_redirect and hsts need the site to serve HTTPS: give it tls")
@@ -70,4 +75,11 @@ func httpsPortSuffix(port int) []byte {
 		return nil
 	}
 	return []byte(":" + strconv.Itoa(port))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

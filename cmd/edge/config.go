@@ -50,6 +50,28 @@ type config struct {
 	// edge stops accepting: a load balancer's probe interval (default 0).
 	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
 	Purge         purgeConfig   `yaml:"purge"`
+	// ACME orders the certificates of the sites with tls: {acme: true}.
+	ACME *acmeConfig `yaml:"acme"`
+}
+
+// acmeConfig is the ACME CA the sites' certificates come from (certs.ACME).
+type acmeConfig struct {
+	// CA is the directory URL (default Let's Encrypt's production;
+	// https://acme-staging-v02.api.letsencrypt.org/directory to try).
+	CA    string `yaml:"ca"`
+	Email string `yaml:"email"`
+	// CARoot trusts a private CA's root for its API (a PEM file).
+	CARoot     string   `yaml:"ca_root"`
+	Challenges []string `yaml:"challenges"`
+	// OnDemand lists names (or *.domain) allowed a certificate ordered at
+	// their first handshake; empty: only the sites' hosts get any.
+	OnDemand []string `yaml:"on_demand"`
+	// Storage is "file" (the data directory; default) or "redis" (the
+	// purge bus's Redis, shared by the edges, with the ACME lock).
+	Storage string `yaml:"storage"`
+	// RenewCheckInterval is how often renewals are considered (default
+	// 10 minutes).
+	RenewCheckInterval time.Duration `yaml:"renew_check_interval"`
 }
 
 // purgeConfig is the purge API's part of the config.
@@ -79,6 +101,9 @@ func loadConfig(path string, cfg *config) error {
 	}
 	if len(cfg.Sites) == 0 {
 		return fmt.Errorf("config %s: list at least one site under sites: (hosts and bucket or upstream)", path)
+	}
+	if cfg.ACME != nil && cfg.ACME.CARoot != "" && !filepath.IsAbs(cfg.ACME.CARoot) {
+		cfg.ACME.CARoot = filepath.Join(filepath.Dir(path), cfg.ACME.CARoot)
 	}
 	for i := range cfg.Sites {
 		// Policy and certificate files are found beside the config that

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"go.uber.org/zap"
 
 	"github.com/edgecdn/edge/certs"
@@ -26,11 +30,16 @@ type https struct {
 
 // openHTTPS loads the certificates of the sites with tls and binds
 // tls_listen; nil when no site serves HTTPS or tls_listen is empty.
-func openHTTPS(cfg config, listen listenFunc, log *zap.Logger) (*https, error) {
+// httpPort is the plain HTTP listener's, where ACME's HTTP-01
+// challenges are answered.
+func openHTTPS(cfg config, listen listenFunc, httpPort int, log *zap.Logger) (*https, error) {
 	var sites []certs.Site
 	for _, s := range cfg.Sites {
 		if t := s.TLS; t != nil {
-			sites = append(sites, certs.Site{Hosts: s.Hosts, CertFile: t.CertFile, KeyFile: t.KeyFile, SelfSigned: t.SelfSigned})
+			sites = append(sites, certs.Site{Hosts: s.Hosts, CertFile: t.CertFile, KeyFile: t.KeyFile, ACME: t.ACME, SelfSigned: t.SelfSigned})
+			if t.ACME && cfg.ACME == nil {
+				return nil, fmt.Errorf("site %v has tls: {acme: true}: configure the CA under acme: (ca, email)", s.Hosts)
+			}
 		}
 	}
 	if len(sites) == 0 || cfg.TLSListen == "" {
@@ -39,18 +48,55 @@ func openHTTPS(cfg config, listen listenFunc, log *zap.Logger) (*https, error) {
 		}
 		return nil, nil
 	}
-	cm, err := certs.New(certs.Config{Sites: sites, Dir: filepath.Join(cfg.Data, "tls"), Logger: log})
-	if err != nil {
-		return nil, err
-	}
 	ln, err := listen("tcp", cfg.TLSListen)
 	if err != nil {
 		return nil, fmt.Errorf("tls listen: %w", err)
 	}
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	port, _ := strconv.Atoi(p)
+	port := portOf(ln.Addr())
+	var acme *certs.ACME
+	if a := cfg.ACME; a != nil {
+		if a.Storage != "" && a.Storage != "file" {
+			ln.Close()
+			return nil, fmt.Errorf("acme storage %q: use file (the data directory)", a.Storage)
+		}
+		host, _, _ := net.SplitHostPort(cfg.TLSListen)
+		acme = &certs.ACME{CA: a.CA, Email: a.Email, CARoot: a.CARoot, Challenges: a.Challenges, OnDemand: a.OnDemand,
+			RenewCheckInterval: a.RenewCheckInterval, HTTPPort: httpPort, TLSPort: port, ListenHost: host}
+	}
+	cm, err := certs.New(certs.Config{Sites: sites, Dir: filepath.Join(cfg.Data, "tls"), ACME: acme, Logger: log})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	return &https{ln: ln, certs: cm, port: port}, nil
 }
+
+func portOf(a net.Addr) int {
+	_, p, _ := net.SplitHostPort(a.String())
+	port, _ := strconv.Atoi(p)
+	return port
+}
+
+// answerChallenges puts ACME's HTTP-01 answers in front of the plain
+// HTTP server's handler.
+func (h *https) answerChallenges(srv *fasthttp.Server) {
+	inner := srv.Handler
+	challenge := fasthttpadaptor.NewFastHTTPHandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.certs.HandleHTTPChallenge(w, r) {
+			http.NotFound(w, r)
+		}
+	})
+	srv.Handler = func(ctx *fasthttp.RequestCtx) {
+		if bytes.HasPrefix(ctx.Path(), []byte(acmeChallengePath)) {
+			challenge(ctx)
+			return
+		}
+		inner(ctx)
+	}
+}
+
+// acmeChallengePath is where an ACME CA asks for HTTP-01 answers.
+const acmeChallengePath = "/.well-known/acme-challenge/"
 
 // serve runs the HTTPS server in the group, over the edge's handler.
 func (h *https) serve(servers *serving.Group, ed *edge.Edge, sc edge.ServerConfig) {

@@ -98,8 +98,14 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		o = edge.FromStore(store)
 	}
 
-	// HTTPS binds before the edge is built: a redirect names its port.
-	tlsSrv, err := openHTTPS(cfg, listen, log)
+	// The edge's ports bind before it is built: a redirect names the
+	// HTTPS port, and ACME answers challenges on both.
+	edgeLn, err := listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("edge listen: %w", err)
+	}
+	defer edgeLn.Close() // when a later step fails; closing it twice does no harm
+	tlsSrv, err := openHTTPS(cfg, listen, portOf(edgeLn.Addr()), log)
 	if err != nil {
 		return err
 	}
@@ -203,16 +209,21 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			}
 		}
 	}
-	edgeLn, err := listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("edge listen: %w", err)
-	}
 	edgeSrv := edge.NewServer(ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
+	if tlsSrv != nil && tlsSrv.certs.ACME() {
+		tlsSrv.answerChallenges(edgeSrv)
+	}
 	servers.Go("edge", edgeLn, edgeSrv.Serve, edgeSrv.ShutdownWithContext)
 	bound.Edge = edgeLn.Addr().String()
 	if tlsSrv != nil {
 		tlsSrv.serve(servers, ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
 		bound.HTTPS = tlsSrv.ln.Addr().String()
+		// Certificates are ordered once the CA's challenges can be
+		// answered; renewals stop with the process.
+		defer tlsSrv.certs.Close()
+		if err := tlsSrv.certs.StartACME(ctx); err != nil {
+			return fmt.Errorf("acme: %w", err)
+		}
 	}
 
 	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("https", bound.HTTPS), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
