@@ -137,6 +137,8 @@ var allowedVars = map[string]string{
 	"loadtest/report.echartsJS":         "the embedded ECharts script, only read",
 	"loadtest/report.scriptTag":         "compiled expression for go-echarts' script tag, only read",
 	"loadtest/consistency.Never":        "the Ack of a write never acknowledged, only read",
+	"certs/redisstorage.extendIfOurs":   "a Lua script, compiled once, only run",
+	"certs/redisstorage.deleteIfOurs":   "a Lua script, compiled once, only run",
 	"loadtest/clustertest.binDir":       "where the commands were built, set once (buildOnce) per test process and only read after",
 	"loadtest/clustertest.buildErr":     "why that one build failed, set once (buildOnce) and only read after",
 	"loadtest/clustertest.buildOnce":    "guards the one build of the commands per test process",

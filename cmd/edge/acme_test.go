@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"os"
@@ -12,7 +13,83 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/internal/pebbletest"
+	"github.com/edgecdn/edge/purge/redistest"
 )
+
+// acmeEdge runs an edge on config path with pre-bound listeners (the
+// ports Pebble validates on) until the test ends.
+func acmeEdge(t *testing.T, path, data string, httpLn, tlsLn net.Listener) addrs {
+	t.Helper()
+	pre := map[string]net.Listener{httpLn.Addr().String(): httpLn, tlsLn.Addr().String(): tlsLn}
+	listen := func(network, address string) (net.Listener, error) {
+		if ln := pre[address]; ln != nil {
+			return ln, nil
+		}
+		return net.Listen(network, address)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	logs := &lockedWriter{w: &strings.Builder{}}
+	args := []string{"-config", path, "-data", data, "-listen", httpLn.Addr().String(),
+		"-tls-listen", tlsLn.Addr().String(), "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0"}
+	go func() { done <- runListening(ctx, args, io.Discard, logs, func(a addrs) { ready <- a }, listen) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() || os.Getenv("ACME_TEST_LOG") != "" {
+			logs.mu.Lock()
+			t.Logf("edge log:\n%s", logs.w.(*strings.Builder).String())
+			logs.mu.Unlock()
+		}
+	})
+	select {
+	case a := <-ready:
+		return a
+	case err := <-done:
+		t.Fatalf("edge stopped at start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("edge did not start")
+	}
+	return addrs{}
+}
+
+func loopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// servedSerial is the serial of the certificate the edge at addr serves
+// for name, verified against roots.
+func servedSerial(addr, name string, roots *x509.CertPool) (string, error) {
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: name, RootCAs: roots})
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].SerialNumber.String(), nil
+}
+
+// waitServed polls until the edge serves a certificate for name that is
+// not old (one is issued, or renewed), within d.
+func waitServed(t *testing.T, addr, name, old string, roots *x509.CertPool, d time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s, err := servedSerial(addr, name, roots)
+		if err == nil && s != old {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new certificate for %s on %s within %v (serving %q, %v)", name, addr, d, s, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 // Certificates ordered from Pebble, Let's Encrypt's test CA, which
 // validates each challenge for real against the edge's own ports: one
@@ -22,14 +99,7 @@ import (
 func TestACMEWithPebble(t *testing.T) {
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
-			httpLn, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			httpLn, tlsLn := loopback(t), loopback(t)
 			peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(httpLn.Addr()), TLSPort: portOf(tlsLn.Addr()), Validity: 20 * time.Second})
 			dir := t.TempDir()
 			path := filepath.Join(dir, "edge.yaml")
@@ -45,56 +115,10 @@ sites:
     bucket: public
     tls: {acme: true}
 `), 0o644)
-			pre := map[string]net.Listener{httpLn.Addr().String(): httpLn, tlsLn.Addr().String(): tlsLn}
-			listen := func(network, address string) (net.Listener, error) {
-				if ln := pre[address]; ln != nil {
-					return ln, nil
-				}
-				return net.Listen(network, address)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			ready := make(chan addrs, 1)
-			done := make(chan error, 1)
-			var logs lockedWriter
-			logs.w = &strings.Builder{}
-			args := []string{"-config", path, "-data", filepath.Join(dir, "data"), "-listen", httpLn.Addr().String(),
-				"-tls-listen", tlsLn.Addr().String(), "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0"}
-			go func() { done <- runListening(ctx, args, io.Discard, &logs, func(a addrs) { ready <- a }, listen) }()
-			t.Cleanup(func() {
-				cancel()
-				<-done
-				if t.Failed() || os.Getenv("ACME_TEST_LOG") != "" {
-					t.Logf("edge log:\n%s", logs.w.(*strings.Builder).String())
-				}
-			})
-			var a addrs
-			select {
-			case a = <-ready:
-			case err := <-done:
-				t.Fatalf("edge stopped at start: %v", err)
-			case <-time.After(20 * time.Second):
-				t.Fatal("edge did not start")
-			}
+			a := acmeEdge(t, path, filepath.Join(dir, "data"), httpLn, tlsLn)
 			putPublic(t, a, filepath.Join(dir, "data"), "doc", "ordered")
 			roots := peb.Roots(t)
-
-			// The first certificate: the handshake fails until it is issued.
-			serial := func() (string, error) {
-				c, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: "secure.test", RootCAs: roots})
-				if err != nil {
-					return "", err
-				}
-				defer c.Close()
-				return c.ConnectionState().PeerCertificates[0].SerialNumber.String(), nil
-			}
-			var first string
-			deadline := time.Now().Add(60 * time.Second)
-			for first, err = serial(); err != nil; first, err = serial() {
-				if time.Now().After(deadline) {
-					t.Fatalf("no certificate from Pebble within 60 s: %v", err)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			first := waitServed(t, a.HTTPS, "secure.test", "", roots, 60*time.Second) // the handshake fails until then
 			if resp, body := get(t, httpsClient(a.HTTPS, roots), "https://secure.test/doc"); resp.StatusCode != 200 || body != "ordered" {
 				t.Fatalf("https://secure.test/doc: %d %q", resp.StatusCode, body)
 			}
@@ -102,17 +126,39 @@ sites:
 			if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: "attacker.test", InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
 				t.Errorf("a name no site lists: %v", err)
 			}
-			// The renewal, ahead of expiry.
-			for {
-				now, err := serial()
-				if err == nil && now != first {
-					break
-				}
-				if time.Now().After(deadline.Add(30 * time.Second)) {
-					t.Fatalf("the certificate %s was not renewed (now %s, %v)", first, now, err)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			waitServed(t, a.HTTPS, "secure.test", first, roots, 60*time.Second) // renewed ahead of expiry
 		})
+	}
+}
+
+// Two edges sharing their ACME storage in Redis order the certificate
+// once: the CA validates against one edge's port whichever edge ordered
+// (it answers from the shared storage), and both serve the same one.
+func TestACMESharedStorageOrdersOnce(t *testing.T) {
+	rds := redistest.Start(t)
+	http1, tls1 := loopback(t), loopback(t)
+	peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(http1.Addr()), TLSPort: portOf(tls1.Addr())})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(path, []byte(`public_buckets: [public]
+redis: `+rds.URL()+`
+acme:
+  ca: `+peb.Directory+`
+  email: ops@example.com
+  ca_root: `+peb.CAFile+`
+  challenges: [http-01]
+  storage: redis
+sites:
+  - hosts: [shared.test]
+    bucket: public
+    tls: {acme: true}
+`), 0o644)
+	a1 := acmeEdge(t, path, filepath.Join(dir, "data1"), http1, tls1)
+	a2 := acmeEdge(t, path, filepath.Join(dir, "data2"), loopback(t), loopback(t))
+	roots := peb.Roots(t)
+	s1 := waitServed(t, a1.HTTPS, "shared.test", "", roots, 60*time.Second)
+	s2 := waitServed(t, a2.HTTPS, "shared.test", "", roots, 60*time.Second)
+	if s1 != s2 {
+		t.Fatalf("the edges serve certificates %s and %s: each ordered its own", s1, s2)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -16,16 +18,27 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/edgecdn/edge/certs"
+	"github.com/edgecdn/edge/certs/redisstorage"
 	"github.com/edgecdn/edge/cmd/internal/serving"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/internal/filewatch"
+	"github.com/edgecdn/edge/purge/redisbus"
 )
 
 // https is the edge's HTTPS listener and the certificates it serves.
 type https struct {
 	ln    net.Listener
 	certs *certs.Manager
-	port  int // the port bound
+	port  int       // the port bound
+	redis io.Closer // ACME's shared storage client, if any
+}
+
+// close stops renewals and lets go of ACME's storage.
+func (h *https) close() {
+	h.certs.Close()
+	if h.redis != nil {
+		h.redis.Close()
+	}
 }
 
 // openHTTPS loads the certificates of the sites with tls and binds
@@ -54,21 +67,41 @@ func openHTTPS(cfg config, listen listenFunc, httpPort int, log *zap.Logger) (*h
 	}
 	port := portOf(ln.Addr())
 	var acme *certs.ACME
+	var closer io.Closer
 	if a := cfg.ACME; a != nil {
-		if a.Storage != "" && a.Storage != "file" {
-			ln.Close()
-			return nil, fmt.Errorf("acme storage %q: use file (the data directory)", a.Storage)
-		}
 		host, _, _ := net.SplitHostPort(cfg.TLSListen)
 		acme = &certs.ACME{CA: a.CA, Email: a.Email, CARoot: a.CARoot, Challenges: a.Challenges, OnDemand: a.OnDemand,
 			RenewCheckInterval: a.RenewCheckInterval, HTTPPort: httpPort, TLSPort: port, ListenHost: host}
+		switch a.Storage {
+		case "", "file":
+		case "redis":
+			// The bus's Redis: the edges share certificates, challenge
+			// answers and the lock that makes one of them order each.
+			if cfg.Redis == "" {
+				ln.Close()
+				return nil, errors.New("acme storage redis: give redis (the purge bus's Redis URL), which the edges share")
+			}
+			client, err := redisbus.NewClient(redisbus.Config{URL: cfg.Redis, TLSCAFile: cfg.RedisTLSCA})
+			if err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("acme storage: %w", err)
+			}
+			acme.Storage = redisstorage.New(client, "")
+			closer = client
+		default:
+			ln.Close()
+			return nil, fmt.Errorf("acme storage %q: use file (the data directory, one edge) or redis (shared by the edges)", a.Storage)
+		}
 	}
 	cm, err := certs.New(certs.Config{Sites: sites, Dir: filepath.Join(cfg.Data, "tls"), ACME: acme, Logger: log})
 	if err != nil {
 		ln.Close()
+		if closer != nil {
+			closer.Close()
+		}
 		return nil, err
 	}
-	return &https{ln: ln, certs: cm, port: port}, nil
+	return &https{ln: ln, certs: cm, port: port, redis: closer}, nil
 }
 
 func portOf(a net.Addr) int {

@@ -111,6 +111,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	httpsPort := cfg.HTTPSPort
 	if tlsSrv != nil {
+		defer tlsSrv.close()
 		defer tlsSrv.ln.Close() // when a later step fails; closing it twice does no harm
 		if httpsPort == 0 {
 			httpsPort = tlsSrv.port
@@ -220,7 +221,6 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		bound.HTTPS = tlsSrv.ln.Addr().String()
 		// Certificates are ordered once the CA's challenges can be
 		// answered; renewals stop with the process.
-		defer tlsSrv.certs.Close()
 		if err := tlsSrv.certs.StartACME(ctx); err != nil {
 			return fmt.Errorf("acme: %w", err)
 		}

@@ -65,14 +65,16 @@ func Open(cfg Config) (*Bus, error) {
 	if cfg.Channel == "" {
 		cfg.Channel = DefaultChannel
 	}
-	client, err := newClient(cfg)
+	client, err := NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Bus{client: client, channel: cfg.Channel}, nil
 }
 
-func newClient(cfg Config) (redis.UniversalClient, error) {
+// NewClient is a client of the Redis cfg names, for other uses of the bus's
+// Redis (shared certificate storage).
+func NewClient(cfg Config) (redis.UniversalClient, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return nil, fmt.Errorf("redis URL %q: give redis://[user:password@]host:port[/db] (or rediss:// for TLS)", Redact(cfg.URL))
