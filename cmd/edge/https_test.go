@@ -24,7 +24,7 @@ import (
 
 // putPublic writes key into bucket "public" of an all-in-one over its S3
 // API, with the key pair it generated into dir.
-func putPublic(t *testing.T, a addrs, dir, key, body string) {
+func putPublic(t testing.TB, a addrs, dir, key, body string) {
 	t.Helper()
 	var keys s3.Keys
 	data, err := os.ReadFile(filepath.Join(dir, s3.KeysFile))

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // listenArgs bind every port the all-in-one opens to loopback port 0.
 var listenArgs = []string{"-listen", "127.0.0.1:0", "-tls-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0"}
 
-func startAllInOne(t *testing.T, args ...string) (addrs, string) {
+func startAllInOne(t testing.TB, args ...string) (addrs, string) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,6 +62,7 @@ func startAllInOne(t *testing.T, args ...string) (addrs, string) {
 		cancel()
 		t.Fatalf("edge stopped at start: %v\n%s", err, stderr.String())
 	case <-time.After(20 * time.Second):
+		cancel()
 		t.Fatal("edge did not start")
 	}
 	return addrs{}, ""
