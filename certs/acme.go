@@ -52,11 +52,15 @@ type ACME struct {
 
 // acmeState is the ACME part of a Manager.
 type acmeState struct {
-	magic  *certmagic.Config
-	issuer *certmagic.ACMEIssuer
-	cache  *certmagic.Cache
-	names  []string        // the sites' names, managed from Start
-	hosts  map[string]bool // the same, for handshakes
+	// magic manages the sites' names from Start; onDemand (nil without
+	// an allow-list) orders the allow-list's at their first handshake.
+	// certmagic defers every name of a config with on-demand to the
+	// handshake, hence two configs over one cache and storage.
+	magic, onDemandMagic *certmagic.Config
+	issuer               *certmagic.ACMEIssuer
+	cache                *certmagic.Cache
+	names                []string        // the sites' names, managed from Start
+	hosts                map[string]bool // the same, for handshakes
 	// onDemand are the allow-list's exact names and wildcard suffixes.
 	onDemand []string
 }
@@ -99,27 +103,36 @@ func newACME(cfg *ACME, names []string, dir string, log *zap.Logger) (*acmeState
 		st.hosts[n] = true
 	}
 	st.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return st.magic, nil },
+		GetConfigForCert: func(c certmagic.Certificate) (*certmagic.Config, error) {
+			if st.onDemandMagic != nil && !slices.ContainsFunc(c.Names, func(n string) bool { return st.hosts[n] }) {
+				return st.onDemandMagic, nil
+			}
+			return st.magic, nil
+		},
 		RenewCheckInterval: cfg.RenewCheckInterval,
 		Logger:             log,
 	})
-	st.magic = certmagic.New(st.cache, certmagic.Config{Storage: cfg.Storage, Logger: log})
+	newConfig := func(onDemand *certmagic.OnDemandConfig) (*certmagic.Config, *certmagic.ACMEIssuer) {
+		c := certmagic.New(st.cache, certmagic.Config{Storage: cfg.Storage, Logger: log, OnDemand: onDemand})
+		iss := certmagic.NewACMEIssuer(c, certmagic.ACMEIssuer{
+			CA: cfg.CA, Email: cfg.Email, Agreed: true, TrustedRoots: roots,
+			DisableHTTPChallenge:    !slices.Contains(challenges, "http-01"),
+			DisableTLSALPNChallenge: !slices.Contains(challenges, "tls-alpn-01"),
+			AltHTTPPort:             cfg.HTTPPort, AltTLSALPNPort: cfg.TLSPort, ListenHost: cfg.ListenHost,
+			Logger: log,
+		})
+		c.Issuers = []certmagic.Issuer{iss}
+		return c, iss
+	}
+	st.magic, st.issuer = newConfig(nil)
 	if len(cfg.OnDemand) > 0 {
-		st.magic.OnDemand = &certmagic.OnDemandConfig{DecisionFunc: func(_ context.Context, name string) error {
+		st.onDemandMagic, _ = newConfig(&certmagic.OnDemandConfig{DecisionFunc: func(_ context.Context, name string) error {
 			if !st.allowedOnDemand(name) {
 				return fmt.Errorf("%s is not in acme on_demand", name)
 			}
 			return nil
-		}}
+		}})
 	}
-	st.issuer = certmagic.NewACMEIssuer(st.magic, certmagic.ACMEIssuer{
-		CA: cfg.CA, Email: cfg.Email, Agreed: true, TrustedRoots: roots,
-		DisableHTTPChallenge:    !slices.Contains(challenges, "http-01"),
-		DisableTLSALPNChallenge: !slices.Contains(challenges, "tls-alpn-01"),
-		AltHTTPPort:             cfg.HTTPPort, AltTLSALPNPort: cfg.TLSPort, ListenHost: cfg.ListenHost,
-		Logger: log,
-	})
-	st.magic.Issuers = []certmagic.Issuer{st.issuer}
 	return st, nil
 }
 
@@ -176,5 +189,9 @@ func (m *Manager) Close() {
 const acmeProtocol = acmez.ACMETLS1Protocol
 
 func (st *acmeState) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if !st.hosts[name] && st.onDemandMagic != nil {
+		return st.onDemandMagic.GetCertificate(hello)
+	}
 	return st.magic.GetCertificate(hello)
 }

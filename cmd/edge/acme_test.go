@@ -110,6 +110,7 @@ acme:
   ca_root: `+peb.CAFile+`
   challenges: [`+challenge+`]
   renew_check_interval: 1s
+  on_demand: ["*.shops.test"]
 sites:
   - hosts: [secure.test]
     bucket: public
@@ -122,10 +123,15 @@ sites:
 			if resp, body := get(t, httpsClient(a.HTTPS, roots), "https://secure.test/doc"); resp.StatusCode != 200 || body != "ordered" {
 				t.Fatalf("https://secure.test/doc: %d %q", resp.StatusCode, body)
 			}
-			// A name no site lists gets nothing, and is never ordered.
-			if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: "attacker.test", InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
-				t.Errorf("a name no site lists: %v", err)
+			// A name no site lists gets nothing, and is never ordered;
+			// one the on-demand allow-list admits is, at its first
+			// handshake.
+			for _, name := range []string{"attacker.test", "a.b.shops.test"} {
+				if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: name, InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+					t.Errorf("%s, neither listed nor allowed: %v", name, err)
+				}
 			}
+			waitServed(t, a.HTTPS, "cafe.shops.test", "", roots, 60*time.Second)
 			waitServed(t, a.HTTPS, "secure.test", first, roots, 60*time.Second) // renewed ahead of expiry
 		})
 	}
