@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -18,13 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/edgecdn/edge/cmd/internal/testenv"
 	"github.com/edgecdn/edge/internal/versitygwtest"
-	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge/redistest"
 )
 
@@ -88,21 +82,7 @@ func httpGet(t *testing.T, url, host string) (*http.Response, string) {
 // time, and an overwrite is visible at once (in-process purge).
 func TestAllInOneDefaults(t *testing.T) {
 	a, dir := startAllInOne(t)
-	var keys s3.Keys
-	data, err := os.ReadFile(filepath.Join(dir, s3.KeysFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(data, &keys)
-	client := awss3.New(awss3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + a.S3), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey, "")})
-	put := func(body string) {
-		_, err := client.PutObject(context.Background(), &awss3.PutObjectInput{Bucket: aws.String("public"), Key: aws.String("index.html"),
-			Body: strings.NewReader(body), CacheControl: aws.String("max-age=3600"), ContentType: aws.String("text/html")})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(body string) { putPublic(t, a, dir, "index.html", body) }
 	put("<h1>one</h1>")
 	url := "http://" + a.Edge + "/index.html"
 	if resp, body := httpGet(t, url, "localhost"); resp.StatusCode != 200 || body != "<h1>one</h1>" {
