@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
 	"github.com/mholt/acmez/v3"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 )
 
 // ACME is how certificates are ordered for the sites with acme: from an
@@ -63,7 +65,21 @@ type acmeState struct {
 	hosts                map[string]bool // the same, for handshakes
 	// onDemand are the allow-list's exact names and wildcard suffixes.
 	onDemand []string
+	// newNames limits how fast names never ordered before may be ordered
+	// on demand (a client can make up names under a wildcard; the CA's
+	// rate limits, which the sites' renewals need too, would pay);
+	// ordered remembers the names admitted.
+	newNames *rate.Limiter
+	mu       sync.Mutex
+	ordered  map[string]bool
 }
+
+// On-demand orders of names never ordered before: a burst of
+// onDemandBurst, then one every onDemandEvery.
+const (
+	onDemandBurst = 10
+	onDemandEvery = time.Minute
+)
 
 // newACME prepares certmagic for names; nothing is ordered before Start.
 func newACME(cfg *ACME, names []string, dir string, log *zap.Logger) (*acmeState, error) {
@@ -98,7 +114,8 @@ func newACME(cfg *ACME, names []string, dir string, log *zap.Logger) (*acmeState
 			return nil, fmt.Errorf("acme on_demand %q: give a name, or *.name for the names one label under it", n)
 		}
 	}
-	st := &acmeState{names: names, hosts: map[string]bool{}, onDemand: cfg.OnDemand}
+	st := &acmeState{names: names, hosts: map[string]bool{}, onDemand: cfg.OnDemand,
+		newNames: rate.NewLimiter(rate.Every(onDemandEvery), onDemandBurst), ordered: map[string]bool{}}
 	for _, n := range names {
 		st.hosts[n] = true
 	}
@@ -126,12 +143,7 @@ func newACME(cfg *ACME, names []string, dir string, log *zap.Logger) (*acmeState
 	}
 	st.magic, st.issuer = newConfig(nil)
 	if len(cfg.OnDemand) > 0 {
-		st.onDemandMagic, _ = newConfig(&certmagic.OnDemandConfig{DecisionFunc: func(_ context.Context, name string) error {
-			if !st.allowedOnDemand(name) {
-				return fmt.Errorf("%s is not in acme on_demand", name)
-			}
-			return nil
-		}})
+		st.onDemandMagic, _ = newConfig(&certmagic.OnDemandConfig{DecisionFunc: st.decideOnDemand})
 	}
 	return st, nil
 }
@@ -148,6 +160,24 @@ func (st *acmeState) allowedOnDemand(name string) bool {
 		}
 	}
 	return false
+}
+
+// decideOnDemand admits a name of the allow-list, at a bounded rate for
+// names not ordered before.
+func (st *acmeState) decideOnDemand(_ context.Context, name string) error {
+	if !st.allowedOnDemand(name) {
+		return fmt.Errorf("%s is not in acme on_demand", name)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ordered[name] {
+		return nil
+	}
+	if !st.newNames.Allow() {
+		return fmt.Errorf("%s: too many new on-demand names (%d, then one a minute)", name, onDemandBurst)
+	}
+	st.ordered[name] = true
+	return nil
 }
 
 // handles: the handshake is for a name ACME serves (a site's, or one the

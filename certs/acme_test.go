@@ -2,6 +2,7 @@ package certs
 
 import (
 	"crypto/tls"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,31 @@ func TestACMEConfigRefused(t *testing.T) {
 		if _, err := New(Config{Dir: t.TempDir(), ACME: c.acme, Sites: []Site{c.site}}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v %+v: %v, want an error saying %q", c.acme, c.site, err, c.want)
 		}
+	}
+}
+
+// Names the allow-list admits are ordered at a bounded rate: a client
+// making up names under a wildcard spends the burst, then one a minute;
+// a name admitted once stays admitted.
+func TestOnDemandRate(t *testing.T) {
+	m, err := New(Config{Dir: t.TempDir(), ACME: &ACME{CA: "https://ca.invalid/dir", OnDemand: []string{"*.users.example"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := t.Context()
+	for i := range onDemandBurst {
+		if err := m.acme.decideOnDemand(ctx, "u"+strconv.Itoa(i)+".users.example"); err != nil {
+			t.Fatalf("name %d of the burst: %v", i, err)
+		}
+	}
+	if err := m.acme.decideOnDemand(ctx, "one-more.users.example"); err == nil || !strings.Contains(err.Error(), "too many") {
+		t.Errorf("past the burst: %v", err)
+	}
+	if err := m.acme.decideOnDemand(ctx, "u0.users.example"); err != nil {
+		t.Errorf("a name admitted before: %v", err)
+	}
+	if err := m.acme.decideOnDemand(ctx, "evil.test"); err == nil || !strings.Contains(err.Error(), "not in acme on_demand") {
+		t.Errorf("outside the allow-list: %v", err)
 	}
 }

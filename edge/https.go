@@ -56,7 +56,11 @@ func (e *Edge) redirectToHTTPS(ctx *fasthttp.RequestCtx) {
 		host = []byte(h)
 	}
 	loc := append(append([]byte("https://"), host...), e.httpsPort...)
-	loc = append(loc, ctx.Request.Header.RequestURI()...)
+	// The path and query, never an absolute-form target's scheme and host.
+	loc = append(loc, ctx.URI().PathOriginal()...)
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		loc = append(append(loc, '?'), q...)
+	}
 	ctx.Response.Header.Set("Location", string(loc))
 	ctx.Response.Header.Set("Cache-Control", "no-store") // a site may stop redirecting
 	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")

@@ -37,6 +37,7 @@ type Storage struct {
 
 	mu    sync.Mutex
 	held  map[string]*lock // by name
+	local map[string]chan struct{}
 	token func() string
 }
 
@@ -53,7 +54,7 @@ func New(client redis.UniversalClient, prefix string) *Storage {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Storage{client: client, prefix: prefix, Lease: time.Minute, Poll: time.Second, held: map[string]*lock{},
+	return &Storage{client: client, prefix: prefix, Lease: time.Minute, Poll: time.Second, held: map[string]*lock{}, local: map[string]chan struct{}{},
 		token: func() string {
 			b := make([]byte, 16)
 			rand.Read(b)
@@ -172,10 +173,16 @@ func (s *Storage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, erro
 // process or another edge), until ctx ends. The lock expires after Lease
 // unless its holder renews it, so a crashed holder blocks no one long.
 func (s *Storage) Lock(ctx context.Context, name string) error {
+	// One holder per name in this process first: its bookkeeping (held)
+	// is then never another's, even if a lease lapsed under it.
+	if err := s.lockLocal(ctx, name); err != nil {
+		return err
+	}
 	token := s.token()
 	for {
 		ok, err := s.client.SetNX(ctx, s.lockKey(name), token, s.Lease).Result()
 		if err != nil {
+			s.unlockLocal(name)
 			return fmt.Errorf("redis lock %s: %w", name, err)
 		}
 		if ok {
@@ -183,6 +190,7 @@ func (s *Storage) Lock(ctx context.Context, name string) error {
 		}
 		select {
 		case <-ctx.Done():
+			s.unlockLocal(name)
 			return ctx.Err()
 		case <-time.After(s.Poll):
 		}
@@ -229,7 +237,41 @@ func (s *Storage) Unlock(ctx context.Context, name string) error {
 	if l == nil {
 		return fmt.Errorf("redis unlock %s: not locked here", name)
 	}
+	defer s.unlockLocal(name)
 	close(l.stop)
 	<-l.done
+	// Released even when the caller's context is done (at shutdown), or
+	// the lock would block the other edges for a whole lease.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	return deleteIfOurs.Run(ctx, s.client, []string{s.lockKey(name)}, l.token).Err()
+}
+
+// lockLocal waits until no other caller in this process holds name.
+func (s *Storage) lockLocal(ctx context.Context, name string) error {
+	for {
+		s.mu.Lock()
+		ch, busy := s.local[name]
+		if !busy {
+			s.local[name] = make(chan struct{})
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+func (s *Storage) unlockLocal(name string) {
+	s.mu.Lock()
+	ch := s.local[name]
+	delete(s.local, name)
+	s.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
 }

@@ -102,9 +102,9 @@ func TestLockAcrossEdges(t *testing.T) {
 	}
 	// The lease is renewed while held: past several leases, still a's.
 	a.Unlock(ctx, "renew_b.test")
-	a.Lease = 300 * time.Millisecond
+	a.Lease = time.Second
 	a.Lock(ctx, "renew_b.test")
-	time.Sleep(time.Second)
+	time.Sleep(2500 * time.Millisecond)
 	if v, _ := rds.Client().Get(ctx, "test:acme:lock:renew_b.test").Result(); v == "" {
 		t.Fatal("a held lock expired while its holder was alive")
 	}
@@ -117,4 +117,23 @@ func TestLockAcrossEdges(t *testing.T) {
 	if err := a.Unlock(ctx, "never-locked"); err == nil {
 		t.Error("unlocking a lock never taken")
 	}
+	// Released with a done context (at shutdown), and one holder per
+	// name within a process.
+	a.Lock(ctx, "c")
+	inProcess := make(chan error, 1)
+	go func() { inProcess <- a.Lock(ctx, "c") }()
+	select {
+	case err := <-inProcess:
+		t.Fatalf("a second holder of c in one process: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	done, stop := context.WithCancel(ctx)
+	stop()
+	if err := a.Unlock(done, "c"); err != nil {
+		t.Fatalf("unlock with a done context: %v", err)
+	}
+	if err := <-inProcess; err != nil {
+		t.Fatal(err)
+	}
+	a.Unlock(ctx, "c")
 }

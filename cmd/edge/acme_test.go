@@ -66,7 +66,7 @@ func loopback(t *testing.T) net.Listener {
 // servedSerial is the serial of the certificate the edge at addr serves
 // for name, verified against roots.
 func servedSerial(addr, name string, roots *x509.CertPool) (string, error) {
-	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: name, RootCAs: roots})
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{ServerName: name, RootCAs: roots})
 	if err != nil {
 		return "", err
 	}
@@ -127,8 +127,10 @@ sites:
 			// one the on-demand allow-list admits is, at its first
 			// handshake.
 			for _, name := range []string{"attacker.test", "a.b.shops.test"} {
-				if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: name, InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
-					t.Errorf("%s, neither listed nor allowed: %v", name, err)
+				for _, protos := range [][]string{nil, {"acme-tls/1"}} { // a TLS-ALPN-01 handshake too
+					if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: name, NextProtos: protos, InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+						t.Errorf("%s %v, neither listed nor allowed: %v", name, protos, err)
+					}
 				}
 			}
 			waitServed(t, a.HTTPS, "cafe.shops.test", "", roots, 60*time.Second)
@@ -166,5 +168,8 @@ sites:
 	s2 := waitServed(t, a2.HTTPS, "shared.test", "", roots, 60*time.Second)
 	if s1 != s2 {
 		t.Fatalf("the edges serve certificates %s and %s: each ordered its own", s1, s2)
+	}
+	if n := peb.Issued(t); n != 1 {
+		t.Fatalf("Pebble issued %d certificates for two edges sharing their storage, want 1", n)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -56,6 +57,14 @@ func openHTTPS(cfg config, listen listenFunc, httpPort int, log *zap.Logger) (*h
 		}
 	}
 	if len(sites) == 0 || cfg.TLSListen == "" {
+		for _, s := range cfg.Sites {
+			if s.HTTPSRedirect && s.TLS != nil && cfg.HTTPSPort == 0 {
+				return nil, fmt.Errorf("site %v has https_redirect but this edge serves no HTTPS: set tls_listen (or https_port, when another listener serves it)", s.Hosts)
+			}
+		}
+		if cfg.ACME != nil && len(cfg.ACME.OnDemand) > 0 {
+			return nil, errors.New("acme on_demand needs an HTTPS listener: set tls_listen and give a site tls")
+		}
 		if len(sites) > 0 {
 			log.Warn("sites have tls but tls_listen is empty: HTTPS is off")
 		}
@@ -69,9 +78,11 @@ func openHTTPS(cfg config, listen listenFunc, httpPort int, log *zap.Logger) (*h
 	var acme *certs.ACME
 	var closer io.Closer
 	if a := cfg.ACME; a != nil {
-		host, _, _ := net.SplitHostPort(cfg.TLSListen)
+		// ListenHost stays empty: certmagic's own bind of a challenge
+		// port on every address then always fails against the edge's
+		// listener, whatever address that has, and it relies on ours.
 		acme = &certs.ACME{CA: a.CA, Email: a.Email, CARoot: a.CARoot, Challenges: a.Challenges, OnDemand: a.OnDemand,
-			RenewCheckInterval: a.RenewCheckInterval, HTTPPort: httpPort, TLSPort: port, ListenHost: host}
+			RenewCheckInterval: a.RenewCheckInterval, HTTPPort: httpPort, TLSPort: port}
 		switch a.Storage {
 		case "", "file":
 		case "redis":
@@ -111,22 +122,49 @@ func portOf(a net.Addr) int {
 }
 
 // answerChallenges puts ACME's HTTP-01 answers in front of the plain
-// HTTP server's handler.
+// HTTP server's handler; a request under the challenge path that is no
+// challenge of ours goes to the edge like any other (a site may serve
+// such files itself).
 func (h *https) answerChallenges(srv *fasthttp.Server) {
 	inner := srv.Handler
-	challenge := fasthttpadaptor.NewFastHTTPHandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.certs.HandleHTTPChallenge(w, r) {
-			http.NotFound(w, r)
-		}
-	})
 	srv.Handler = func(ctx *fasthttp.RequestCtx) {
-		if bytes.HasPrefix(ctx.Path(), []byte(acmeChallengePath)) {
-			challenge(ctx)
+		if bytes.HasPrefix(ctx.Path(), []byte(acmeChallengePath)) && h.answerChallenge(ctx) {
 			return
 		}
 		inner(ctx)
 	}
 }
+
+// answerChallenge answers ctx if it is one of ACME's HTTP-01 challenges.
+func (h *https) answerChallenge(ctx *fasthttp.RequestCtx) bool {
+	var r http.Request
+	if err := fasthttpadaptor.ConvertRequest(ctx, &r, true); err != nil {
+		return false
+	}
+	w := &challengeWriter{header: http.Header{}}
+	if !h.certs.HandleHTTPChallenge(w, &r) {
+		return false
+	}
+	for k, vs := range w.header {
+		for _, v := range vs {
+			ctx.Response.Header.Add(k, v)
+		}
+	}
+	ctx.SetStatusCode(cmp.Or(w.status, http.StatusOK))
+	ctx.SetBody(w.body.Bytes())
+	return true
+}
+
+// challengeWriter keeps what certmagic writes of a challenge's answer.
+type challengeWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *challengeWriter) Header() http.Header         { return w.header }
+func (w *challengeWriter) Write(b []byte) (int, error) { return w.body.Write(b) }
+func (w *challengeWriter) WriteHeader(status int)      { w.status = status }
 
 // acmeChallengePath is where an ACME CA asks for HTTP-01 answers.
 const acmeChallengePath = "/.well-known/acme-challenge/"

@@ -144,27 +144,46 @@ sites:
 	if resp := plainGet("a.test", "/.well-known/acme-challenge/token"); resp.StatusCode == 308 {
 		t.Error("an ACME HTTP-01 challenge was redirected")
 	}
-	if resp := plainGet("b.test", "/doc"); resp.StatusCode != 200 {
-		t.Errorf("plain HTTP on a site that does not redirect: %d", resp.StatusCode)
+	if resp := plainGet("b.test", "/doc"); resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("plain HTTP on a site that does not redirect: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+	post, _ := http.NewRequest("POST", "http://"+a.Edge+"/form", strings.NewReader("x=1"))
+	post.Host = "a.test"
+	if resp, err := plain.Do(post); err != nil || resp.StatusCode != 308 || resp.Header.Get("Location") != "https://a.test:"+port+"/form" {
+		t.Errorf("POST on a redirecting site: %v %v", resp, err)
+	}
+	// An absolute-form target: the Location is built from its path and
+	// query, not from the target as written.
+	conn, err := net.Dial("tcp", a.Edge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("GET http://a.test/doc?x=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"))
+	raw, _ := io.ReadAll(conn)
+	conn.Close()
+	if !strings.Contains(string(raw), "Location: https://a.test:"+port+"/doc?x=1\r\n") {
+		t.Errorf("absolute-form target:\n%s", raw)
 	}
 
 	if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: "c.test", InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
 		t.Errorf("a name no site lists: %v, want an unrecognized_name alert", err)
 	}
 
-	// A deploy renames a new pair over the old.
-	_, _, renewed := ca.Issue(t, cfgDir, "a", "a.test", "www.a.test")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		fresh := httpsClient(a.HTTPS, ca.Pool) // a new connection, a new handshake
-		resp, _ := get(t, fresh, "https://a.test/doc")
-		if resp.TLS.PeerCertificates[0].SerialNumber.Int64() == renewed {
-			break
+	// A deploy renames a new pair over the old (again every 2 s, in case
+	// the watcher, started on its own goroutine, was not watching yet).
+	deadline := time.Now().Add(15 * time.Second)
+	for served := false; !served; {
+		_, _, renewed := ca.Issue(t, cfgDir, "a", "a.test", "www.a.test")
+		for wait := time.Now().Add(2 * time.Second); time.Now().Before(wait); time.Sleep(50 * time.Millisecond) {
+			fresh := httpsClient(a.HTTPS, ca.Pool) // a new connection, a new handshake
+			if resp, _ := get(t, fresh, "https://a.test/doc"); resp.TLS.PeerCertificates[0].SerialNumber.Int64() == renewed {
+				served = true
+				break
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the rotated certificate %d was not served within 10 s", renewed)
+		if !served && time.Now().After(deadline) {
+			t.Fatal("a certificate rotated on disk was not served within 15 s")
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	if _, body := httpGet(t, "http://"+a.Admin+"/metrics", ""); !strings.Contains(body, "edge_tls_certificate_reload_failing 0") || strings.Contains(body, "edge_tls_certificate_reloads_total 0") {
 		t.Errorf("metrics after the rotation:\n%s", grepLines(body, "edge_tls_"))
@@ -198,5 +217,11 @@ func TestHTTPSConfigRefused(t *testing.T) {
 		if err := refuse(t, "-config", path, "-data", t.TempDir()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s:\n%v, want an error saying %q", c.site, err, c.want)
 		}
+	}
+	// A redirect to HTTPS needs an HTTPS listener.
+	path := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(path, []byte("sites:\n  - hosts: [a.test]\n    bucket: public\n    tls: {cert_file: a.crt, key_file: a.key}\n    https_redirect: true\n"), 0o644)
+	if err := refuse(t, "-config", path, "-data", t.TempDir(), "-tls-listen", ""); err == nil || !strings.Contains(err.Error(), "serves no HTTPS") {
+		t.Errorf("https_redirect without tls_listen: %v", err)
 	}
 }

@@ -221,7 +221,11 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		bound.HTTPS = tlsSrv.ln.Addr().String()
 		// Certificates are ordered once the CA's challenges can be
 		// answered; renewals stop with the process.
-		if err := tlsSrv.certs.StartACME(ctx); err != nil {
+		// Its own context: its orders end before the certificates close,
+		// whatever ends run.
+		acmeCtx, stopACME := context.WithCancel(context.Background())
+		defer stopACME() // deferred after close: runs before it
+		if err := tlsSrv.certs.StartACME(acmeCtx); err != nil {
 			return fmt.Errorf("acme: %w", err)
 		}
 	}

@@ -4,7 +4,9 @@ package filewatch
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -17,7 +19,11 @@ const Settle = 100 * time.Millisecond
 // Watch calls changed once the files settle after a change, until ctx
 // ends, and failed with the watcher's errors. It watches the files'
 // directories, since editors and config managers replace a file by
-// renaming another over it. With no files it returns at once.
+// renaming another over it; and on any change in those directories it
+// compares what each file (followed through symlinks) is, since
+// Kubernetes updates a mounted Secret by swapping a directory symlink,
+// an event that names none of the files. With no files it returns at
+// once.
 func Watch(ctx context.Context, files []string, changed func(), failed func(error)) error {
 	watched := map[string]bool{}
 	for _, f := range files {
@@ -40,6 +46,21 @@ func Watch(ctx context.Context, files []string, changed func(), failed func(erro
 			return err
 		}
 	}
+	states := map[string]state{}
+	for f := range watched {
+		states[f] = stateOf(f)
+	}
+	// moved: some watched file is not what it was.
+	moved := func() bool {
+		changedAny := false
+		for f, was := range states {
+			if now := stateOf(f); now != was {
+				states[f] = now
+				changedAny = true
+			}
+		}
+		return changedAny
+	}
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	for {
@@ -50,7 +71,7 @@ func Watch(ctx context.Context, files []string, changed func(), failed func(erro
 			if !ok {
 				return nil
 			}
-			if abs, err := filepath.Abs(ev.Name); err == nil && watched[abs] {
+			if abs, err := filepath.Abs(ev.Name); err == nil && watched[abs] || moved() {
 				settle.Reset(Settle)
 			}
 		case err, ok := <-w.Errors:
@@ -59,7 +80,27 @@ func Watch(ctx context.Context, files []string, changed func(), failed func(erro
 			}
 			failed(err)
 		case <-settle.C:
+			moved() // what is now is what the callback sees
 			changed()
 		}
 	}
+}
+
+// state is what a file is, through symlinks: a file replaced by another
+// (a new inode) or rewritten (size, time) is a different state.
+type state struct {
+	ino, size int64
+	mod       time.Time
+}
+
+func stateOf(path string) state {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return state{}
+	}
+	st := state{size: fi.Size(), mod: fi.ModTime()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.ino = int64(sys.Ino)
+	}
+	return st
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -60,5 +61,43 @@ func TestWatch(t *testing.T) {
 func TestWatchNothing(t *testing.T) {
 	if err := Watch(context.Background(), nil, func() {}, func(error) {}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Kubernetes swaps a Secret's files in by renaming a new symlink over
+// "..data": no event names the watched file, which now resolves to
+// another.
+func TestWatchSymlinkSwap(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "..v1"), 0o755)
+	os.WriteFile(filepath.Join(dir, "..v1", "tls.crt"), []byte("one"), 0o644)
+	os.Symlink("..v1", filepath.Join(dir, "..data"))
+	f := filepath.Join(dir, "tls.crt")
+	os.Symlink(filepath.Join("..data", "tls.crt"), f)
+	changed := make(chan struct{}, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Watch(ctx, []string{f}, func() { changed <- struct{}{} }, func(err error) { t.Errorf("watcher: %v", err) })
+	}()
+	defer func() { cancel(); <-done }()
+	// Swap versions until the watcher (started on its own goroutine)
+	// reports one; each swap is a change.
+	deadline := time.Now().Add(5 * time.Second)
+	for v := 2; ; v++ {
+		version := "..v" + strconv.Itoa(v)
+		os.Mkdir(filepath.Join(dir, version), 0o755)
+		os.WriteFile(filepath.Join(dir, version, "tls.crt"), []byte("next"), 0o644)
+		tmp := filepath.Join(dir, "..data_tmp")
+		os.Symlink(version, tmp)
+		os.Rename(tmp, filepath.Join(dir, "..data"))
+		select {
+		case <-changed:
+			return
+		case <-time.After(4 * Settle):
+			if time.Now().After(deadline) {
+				t.Fatal("a symlink swap was not reported")
+			}
+		}
 	}
 }

@@ -52,6 +52,7 @@ type Server struct {
 	CAFile string
 	mgmt   string // the management API's base URL
 	client *http.Client
+	log    string // pebble's log
 }
 
 // Start runs pebble-challtestsrv and pebble until the test ends.
@@ -100,6 +101,7 @@ func Start(t testing.TB, o Options) *Server {
 		Directory: "https://localhost:" + strconv.Itoa(api) + "/dir", CAFile: caFile,
 		mgmt:   "https://localhost:" + strconv.Itoa(mgmt),
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}},
+		log:    filepath.Join(dir, "pebble.log"),
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -134,6 +136,16 @@ func (s *Server) Roots(t testing.TB) *x509.CertPool {
 		t.Fatalf("pebbletest: no PEM root in %q", data)
 	}
 	return pool
+}
+
+// Issued counts the certificates Pebble has issued so far.
+func (s *Server) Issued(t testing.TB) int {
+	t.Helper()
+	data, err := os.ReadFile(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), "Issued certificate serial")
 }
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
