@@ -24,6 +24,9 @@ type AdminOptions struct {
 	Unbounded bool
 	// Collectors are more metrics for /metrics (the process's others).
 	Collectors []prometheus.Collector
+	// LogLevel, when set, serves /loglevel: GET says the level, PUT
+	// {"level":"debug"} changes it while the process runs.
+	LogLevel http.Handler
 }
 
 // AdminHandler serves /healthz (the process is up), /readyz (it can serve,
@@ -68,6 +71,9 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	if opts.LogLevel != nil {
+		mux.Handle("/loglevel", opts.LogLevel)
+	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if opts.Ready != nil {
 			if err := opts.Ready(); err != nil {

@@ -31,15 +31,26 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Strict-Transport-Security", site.HSTS)
 	}
 	if every := e.cfg.AccessLogEvery; every > 0 && e.reqs.Add(1)%every == 0 {
-		e.log.Info("request",
-			zap.ByteString("method", ctx.Method()), zap.ByteString("host", ctx.Request.Header.Host()),
-			zap.ByteString("uri", ctx.RequestURI()), zap.Int("status", ctx.Response.StatusCode()),
-			zap.ByteString("cache_status", ctx.Response.Header.Peek("Cache-Status")),
-			zap.Int("bytes", ctx.Response.Header.ContentLength())) // Body() would buffer a streamed response
+		e.accessLog(ctx)
 	}
 }
 
 // serve answers a request; the site is that of its Host (nil: none).
+// accessLog logs one request: the id the client gave (X-Request-Id) or
+// the server's own, who asked what, and what it got, how fast.
+func (e *Edge) accessLog(ctx *fasthttp.RequestCtx) {
+	id := zap.Uint64("request_id", ctx.ID())
+	if rid := ctx.Request.Header.Peek("X-Request-Id"); len(rid) > 0 {
+		id = zap.ByteString("request_id", rid)
+	}
+	e.log.Info("request", id,
+		zap.ByteString("method", ctx.Method()), zap.ByteString("host", ctx.Request.Header.Host()),
+		zap.ByteString("uri", ctx.RequestURI()), zap.Int("status", ctx.Response.StatusCode()),
+		zap.ByteString("cache_status", ctx.Response.Header.Peek("Cache-Status")),
+		zap.Int("bytes", ctx.Response.Header.ContentLength()), // Body() would buffer a streamed response
+		zap.Bool("tls", ctx.IsTLS()), zap.Duration("duration", time.Since(ctx.Time())))
+}
+
 func (e *Edge) serve(ctx *fasthttp.RequestCtx) *Site {
 	h := &ctx.Request.Header
 	// Request smuggling: a message with both framings is ambiguous (RFC 9112

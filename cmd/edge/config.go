@@ -36,6 +36,7 @@ type config struct {
 	AccessLogEvery      uint64      `yaml:"access_log_every"`
 	MaxConnsPerIP       int         `yaml:"max_conns_per_ip"`
 	LogLevel            string      `yaml:"log_level"`
+	LogFormat           string      `yaml:"log_format"` // json (default) or console
 	PublicBuckets       []string    `yaml:"public_buckets"`
 	Sites               []edge.Site `yaml:"sites"`
 

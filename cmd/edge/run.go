@@ -56,7 +56,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(cfg.LogLevel, stderr)
+	log, level, err := logging.New(cfg.LogLevel, cfg.LogFormat, stderr)
 	if err != nil {
 		return err
 	}
@@ -196,6 +196,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if tlsSrv != nil {
 		pb.admin.Collectors = append(pb.admin.Collectors, tlsSrv.collectors()...)
 	}
+	pb.admin.LogLevel = level
 	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
 	servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
 	bound.Admin = adminLn.Addr().String()

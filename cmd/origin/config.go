@@ -18,6 +18,7 @@ type config struct {
 	PublicBuckets   []string `yaml:"public_buckets"`
 	MaxObjectSize   int64    `yaml:"max_object_size"`
 	LogLevel        string   `yaml:"log_level"`
+	LogFormat       string   `yaml:"log_format"` // json (default) or console
 	// The purge bus the store's writes are published on, for the edges.
 	busconfig.Config `yaml:",inline"`
 }

@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	log, err := logging.New(cfg.LogLevel, stderr)
+	log, _, err := logging.New(cfg.LogLevel, cfg.LogFormat, stderr)
 	if err != nil {
 		return err
 	}

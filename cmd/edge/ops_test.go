@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startLogged runs the all-in-one with config text, its logs in the
+// returned buffer (read after stop).
+func startLogged(t *testing.T, config string) (addrs, *lockedWriter, func()) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(path, []byte(config), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append(slices.Clone(listenArgs), "-config", path, "-data", dir), io.Discard, logs, func(a addrs) { ready <- a })
+	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	select {
+	case a := <-ready:
+		t.Cleanup(stop)
+		return a, logs, stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("edge stopped at start: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("edge did not start")
+	}
+	return addrs{}, nil, nil
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.(*bytes.Buffer).String()
+}
+
+// The access log says which request (the client's X-Request-Id, else the
+// server's own id), what it asked and got, and how long it took; the
+// level changes at runtime on the admin port.
+func TestAccessLogAndRuntimeLevel(t *testing.T) {
+	a, logs, _ := startLogged(t, "access_log_every: 1\nlog_level: info\npublic_buckets: [public]\nsites:\n  - hosts: [localhost]\n    bucket: public\n")
+	req, _ := http.NewRequest("GET", "http://"+a.Edge+"/missing", nil)
+	req.Host = "localhost"
+	req.Header.Set("X-Request-Id", "req-abc-123")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("GET: %v %v", resp, err)
+	}
+	httpGet(t, "http://"+a.Edge+"/other", "localhost")
+	line := func(sub string) string {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, `"msg":"request"`) && strings.Contains(l, sub) {
+				return l
+			}
+		}
+		return ""
+	}
+	l := line(`"request_id":"req-abc-123"`)
+	for _, want := range []string{`"method":"GET"`, `"host":"localhost"`, `"uri":"/missing"`, `"status":404`, `"cache_status":"edge; fwd=uri-miss`, `"duration":`, `"tls":false`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("access log line lacks %s:\n%s", want, l)
+		}
+	}
+	if l := line(`"uri":"/other"`); !strings.Contains(l, `"request_id":`) {
+		t.Errorf("a request without X-Request-Id has no id of its own:\n%s", l)
+	}
+
+	level := func(method, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://"+a.Admin+"/loglevel", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := level("GET", ""); code != 200 || !strings.Contains(body, `"level":"info"`) {
+		t.Fatalf("GET /loglevel: %d %s", code, body)
+	}
+	if code, body := level("PUT", `{"level":"warn"}`); code != 200 || !strings.Contains(body, `"level":"warn"`) {
+		t.Fatalf("PUT /loglevel: %d %s", code, body)
+	}
+	before := strings.Count(logs.String(), `"msg":"request"`)
+	httpGet(t, "http://"+a.Edge+"/quiet", "localhost")
+	if after := strings.Count(logs.String(), `"msg":"request"`); after != before {
+		t.Errorf("at warn, the access log (info) still wrote %d lines", after-before)
+	}
+	if code, _ := level("PUT", `{"level":"loud"}`); code != 400 {
+		t.Errorf("PUT of a level that does not exist: %d, want 400", code)
+	}
+}
+
+// log_format: console writes lines for a terminal, not JSON.
+func TestConsoleLogFormat(t *testing.T) {
+	_, logs, stop := startLogged(t, "log_format: console\npublic_buckets: [public]\nsites:\n  - hosts: [localhost]\n    bucket: public\n")
+	stop()
+	out := logs.String()
+	if !strings.Contains(out, "\tINFO\t") || strings.Contains(out, `{"level"`) {
+		t.Fatalf("console logs:\n%s", out)
+	}
+	path := filepath.Join(t.TempDir(), "edge.yaml")
+	os.WriteFile(path, []byte("log_format: xml\nsites:\n  - hosts: [a.test]\n    bucket: public\n"), 0o644)
+	if err := refuse(t, "-config", path, "-data", t.TempDir()); err == nil || !strings.Contains(err.Error(), "log_format") {
+		t.Errorf("log_format xml: %v", err)
+	}
+}
