@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgecdn/edge/purge/redistest"
 )
 
 // startLogged runs the all-in-one with config text, its logs in the
@@ -118,5 +121,46 @@ func TestConsoleLogFormat(t *testing.T) {
 	os.WriteFile(path, []byte("log_format: xml\nsites:\n  - hosts: [a.test]\n    bucket: public\n"), 0o644)
 	if err := refuse(t, "-config", path, "-data", t.TempDir()); err == nil || !strings.Contains(err.Error(), "log_format") {
 		t.Errorf("log_format xml: %v", err)
+	}
+}
+
+// The example configs start as shipped (their addresses on loopback port
+// 0, and their remote origin and Redis the test's).
+func TestExampleConfigsStart(t *testing.T) {
+	rds := redistest.Start(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	nowhere := "http://" + ln.Addr().String() // an origin that refuses: fills fail, start does not
+	ln.Close()
+	for _, c := range []struct {
+		file  string
+		extra []string
+	}{
+		{"edge.yaml", nil},
+		{"cluster/edge.yaml", []string{"-origin", nowhere, "-redis", rds.URL()}},
+		{"edge-s3.yaml", []string{"-origin", nowhere}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			ready := make(chan addrs, 1)
+			done := make(chan error, 1)
+			args := append(append(slices.Clone(listenArgs), "-config", filepath.Join("../../configs", c.file), "-data", t.TempDir()), c.extra...)
+			go func() { done <- run(ctx, args, io.Discard, io.Discard, func(a addrs) { ready <- a }) }()
+			select {
+			case a := <-ready:
+				if resp, _ := httpGet(t, "http://"+a.Admin+"/healthz", ""); resp.StatusCode != 200 {
+					t.Errorf("healthz: %d", resp.StatusCode)
+				}
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case err := <-done:
+				cancel()
+				t.Fatalf("%s does not start: %v", c.file, err)
+			case <-time.After(20 * time.Second):
+				cancel()
+				t.Fatalf("%s: no start within 20 s", c.file)
+			}
+		})
 	}
 }

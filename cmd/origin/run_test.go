@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgecdn/edge/cmd/internal/testenv"
 	"github.com/edgecdn/edge/origin/s3"
+	"github.com/edgecdn/edge/purge/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -209,5 +210,20 @@ func TestRegionFlag(t *testing.T) {
 	_, err := clientFor(addr, "ap-south-1", "REGIONKEY00000000001", "region/secret").ListBuckets(context.Background(), &awss3.ListBucketsInput{})
 	if err == nil || !strings.Contains(err.Error(), "AuthorizationHeaderMalformed") || !strings.Contains(err.Error(), "eu-central-1") {
 		t.Fatalf("signed for ap-south-1: err = %v, want AuthorizationHeaderMalformed naming eu-central-1", err)
+	}
+}
+
+// The cluster's origin config starts as shipped, publishing to the
+// test's Redis.
+func TestClusterOriginConfigStarts(t *testing.T) {
+	rds := redistest.Start(t)
+	addr, _ := start(t, "-config", "../../configs/cluster/origin.yaml", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-redis", rds.URL())
+	resp, err := http.Get("http://" + addr + "/public/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("a missing object of the public bucket: %d, want 404", resp.StatusCode)
 	}
 }
