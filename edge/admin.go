@@ -47,6 +47,13 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	counter("requests_rejected_total", "Requests refused before the cache: unknown host, bad target.", e.stats.rejected.Load)
 	counter("origin_fetches_total", "Requests sent to the origin.", e.stats.originFetches.Load)
 	counter("fill_rejoins_total", "Confirmed reads that waited for a second fill: the one they joined had asked the origin before they arrived.", e.stats.rejoins.Load)
+	counter("origin_errors_total", "Origin requests that got no answer (refused, timed out, cut).", e.stats.originErrors.Load)
+	counter("collapsed_requests_total", "Misses served by a fill another request made (coalesced waiters).", e.stats.collapsed.Load)
+	cacheStat := func(f func(s cacheStats) uint64) func() uint64 { return func() uint64 { return f(e.cache.Stats()) } }
+	counter("cache_evictions_total", "Entries the cache removed for room or at the end of their retention.", cacheStat(func(s cacheStats) uint64 { return s.Evictions }))
+	counter("cache_rejections_total", "Entries the cache did not take (admission policy, full buffer).", cacheStat(func(s cacheStats) uint64 { return s.Dropped }))
+	counter("cache_fenced_total", "Fills not stored because a purge came after they began.", cacheStat(func(s cacheStats) uint64 { return s.Fenced }))
+	reg.MustRegister(siteCollector{e}, e.originLatency)
 	counter("background_refreshes_total", "Stale-while-revalidate refreshes.", e.stats.backgroundRefreshes.Load)
 	counter("panics_total", "Requests that panicked (answered 500).", e.stats.panics.Load)
 	reg.MustRegister(e.failures, e.decisions)

@@ -82,9 +82,12 @@ type Edge struct {
 	seed atomic.Pointer[fasthttp.ResponseHeader]
 	// httpsPort is ":port" in https_redirect's Location (empty for 443).
 	httpsPort []byte
-	workMu    sync.Mutex
-	work      sync.WaitGroup
-	closed    bool
+	// originOK and originErr time origin requests (metrics.go).
+	originLatency       *prometheus.HistogramVec
+	originOK, originErr prometheus.Observer
+	workMu              sync.Mutex
+	work                sync.WaitGroup
+	closed              bool
 }
 
 // New builds an edge for the sites; bucket sites read from o (nil when
@@ -142,7 +145,9 @@ func New(cfg Config, o Origin) (*Edge, error) {
 			return nil, errors.New("edge: bucket sites need an origin: the embedded store (FromStore), an S3 endpoint (FromS3, NewS3Origin) or their own s3")
 		}
 	}
+	latency := newOriginLatency()
 	return &Edge{
+		originLatency: latency, originOK: latency.WithLabelValues("ok"), originErr: latency.WithLabelValues("error"),
 		httpsPort: httpsPortSuffix(cfg.HTTPSPort),
 		cfg:       cfg, sites: s, cache: c, log: cfg.Logger,
 		origin: o, upstream: &upstreamOrigin{client: cfg.HTTPClient},

@@ -93,6 +93,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 	case res.outcome == failed:
 		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
 			e.stats.staleIfError.Add(1)
+			site.metrics.results[resultStale].Add(1)
 			e.serveOrForward(ctx, site, path, stale, e.cfg.Now(), statusStaleIfError)
 			return
 		}
@@ -121,6 +122,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 		}
 		e.streamThrough(ctx, site, path, "vary-mismatch")
 	default:
+		e.stats.collapsed.Add(1)
 		e.serveOrForward(ctx, site, path, res.entry, e.cfg.Now(), res.status|collapsed)
 	}
 }
@@ -185,6 +187,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 		}
 	}()
 	resp, err := e.originOf(site).fetch(ctx, req)
+	e.observeOrigin(sent, err)
 	if err != nil {
 		return &fillResult{outcome: failed, err: requestFailure(err)}
 	}

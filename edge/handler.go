@@ -27,8 +27,11 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.CopyTo(seed)
 		e.seed.CompareAndSwap(nil, seed)
 	}
-	if site := e.serve(ctx); site != nil && site.HSTS != "" && ctx.IsTLS() {
-		ctx.Response.Header.Set("Strict-Transport-Security", site.HSTS)
+	if site := e.serve(ctx); site != nil {
+		if site.HSTS != "" && ctx.IsTLS() {
+			ctx.Response.Header.Set("Strict-Transport-Security", site.HSTS)
+		}
+		site.metrics.count(ctx)
 	}
 	if every := e.cfg.AccessLogEvery; every > 0 && e.reqs.Add(1)%every == 0 {
 		e.accessLog(ctx)
@@ -142,11 +145,13 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	}
 	if ok && !soft && e.usable(site, entry, now) {
 		e.stats.hits.Add(1)
+		site.metrics.results[resultHit].Add(1)
 		e.serveOrForward(ctx, site, path, entry, now, statusHit)
 		return
 	}
 	if ok && e.servableWhileRefreshing(site, entry, soft, now) {
 		e.stats.staleHits.Add(1)
+		site.metrics.results[resultStale].Add(1)
 		cs := statusStaleWhileRevalidate
 		if soft {
 			cs = statusSoftPurged
@@ -157,6 +162,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		return
 	}
 	e.stats.misses.Add(1)
+	site.metrics.results[resultMiss].Add(1)
 	full := string(key)
 	if e.knownTooBig(full, now) {
 		e.streamThrough(ctx, site, path, "too-big") // no fill: it would fetch twice

@@ -76,6 +76,8 @@ type Site struct {
 	// has its own entries, even when two serve one bucket: a site's
 	// consistency mode (which purges it takes) holds for that site alone.
 	cacheID string
+	// metrics count the site's requests (metrics.go).
+	metrics *siteMetrics
 }
 
 // hidden reports whether the site keeps a response field from its
@@ -250,6 +252,7 @@ func newSites(list []Site) (*sites, error) {
 			s.byHost[h] = site
 		}
 		site.cacheID = site.Hosts[0]
+		site.metrics = new(siteMetrics)
 		if site.Bucket != "" {
 			s.byBucket[site.Bucket] = append(s.byBucket[site.Bucket], site)
 		}

@@ -6,6 +6,9 @@ import "sync/atomic"
 type stats struct {
 	hits, staleHits, staleIfError, misses, rejected atomic.Uint64
 	originFetches, backgroundRefreshes, panics      atomic.Uint64
+	// originErrors counts origin requests that got no answer; collapsed
+	// the requests served by a fill another request made.
+	originErrors, collapsed atomic.Uint64
 	// fillRequests counts requests that made or joined a fill, once
 	// joined: until it moves, a waiter may still become a leader.
 	fillRequests atomic.Uint64

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -24,7 +25,10 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 	req.interim = interimRelay(ctx)
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
+	site.metrics.results[resultPass].Add(1)
+	start := time.Now()
 	resp, err := e.originOf(site).fetch(fctx, req)
+	e.observeOrigin(start, err)
 	if err != nil {
 		cancel()
 		e.fail(ctx, requestFailure(err))

@@ -37,8 +37,12 @@ type SubscriberConfig struct {
 	// RequireOrigin: healthy only while an origin publisher is heard. An
 	// edge whose origin announces no writes cannot vouch for freshness.
 	RequireOrigin bool
-	Logger        *zap.Logger
-	Now           func() time.Time
+	// OnApplied, when set, is told each applied purge's delay from its
+	// publisher's clock to this edge applying it, and whether an origin
+	// (a write) or an edge (the purge API) sent it.
+	OnApplied func(delay time.Duration, fromOrigin bool)
+	Logger    *zap.Logger
+	Now       func() time.Time
 }
 
 // Subscriber applies the bus's messages to a Target, in order per
@@ -233,6 +237,9 @@ func (s *Subscriber) handle(m *Message) {
 	s.applied.Add(1)
 	if m.Role == RoleOrigin {
 		s.lastDelay.Store(int64(now.Sub(m.Issued)))
+	}
+	if f := s.cfg.OnApplied; f != nil {
+		f(now.Sub(m.Issued), m.Role == RoleOrigin)
 	}
 	if m.Role == RoleEdge && s.cfg.Self != nil {
 		if self {

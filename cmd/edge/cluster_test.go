@@ -284,6 +284,13 @@ func TestClusterPropagation(t *testing.T) {
 	slices.Sort(delays)
 	t.Logf("overwrite visible on all 3 edges after the PUT returned: p50 %v, p99 %v, max %v (%d writes)",
 		delays[len(delays)/2], delays[len(delays)*99/100], delays[len(delays)-1], len(delays))
+	for i, e := range edges {
+		// Each applied write purge is in the propagation histogram.
+		m := e.metrics(t)
+		if !strings.Contains(m, `edge_purge_propagation_seconds_count{from="origin"} `) || strings.Contains(m, `edge_purge_propagation_seconds_count{from="origin"} 0`) {
+			t.Errorf("edge %d: no origin purge in the propagation histogram:\n%s", i, grepLines(m, "propagation"))
+		}
+	}
 
 	// A client with only Redis access cannot purge: its message is not
 	// signed with the bus key, and every edge drops it.

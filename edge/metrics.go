@@ -1,0 +1,107 @@
+package edge
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/valyala/fasthttp"
+)
+
+// The cache results a site's requests are counted by.
+const (
+	resultHit   = iota // served fresh from the cache
+	resultStale        // served stale (while revalidating, soft-purged, or the origin failing)
+	resultMiss         // needed the origin
+	resultPass         // streamed from the origin for this client alone
+	resultCount
+)
+
+var resultNames = [resultCount]string{"hit", "stale", "miss", "pass"}
+
+// siteMetrics count one site's requests for /metrics with atomic adds on
+// the request path: no label is looked up per request.
+type siteMetrics struct {
+	// requests by method (GET, HEAD, other) and status class (1xx to
+	// 5xx, other).
+	requests [3][6]atomic.Uint64
+	bytes    atomic.Uint64 // response bodies, by Content-Length
+	results  [resultCount]atomic.Uint64
+}
+
+// count records a request the site answered.
+func (m *siteMetrics) count(ctx *fasthttp.RequestCtx) {
+	method := 2
+	switch h := &ctx.Request.Header; {
+	case h.IsGet():
+		method = 0
+	case h.IsHead():
+		method = 1
+	}
+	class := ctx.Response.StatusCode()/100 - 1
+	if class < 0 || class > 4 {
+		class = 5
+	}
+	m.requests[method][class].Add(1)
+	if n := ctx.Response.Header.ContentLength(); n > 0 {
+		m.bytes.Add(uint64(n))
+	}
+}
+
+// siteCollector exports every site's counters, labelled by the site's
+// first host, at scrape time.
+type siteCollector struct{ e *Edge }
+
+var (
+	requestsDesc = prometheus.NewDesc("edge_requests_total", "Requests answered, by site (its first host), method and status class.", []string{"site", "method", "status"}, nil)
+	bytesDesc    = prometheus.NewDesc("edge_response_bytes_total", "Response body bytes sent, by site.", []string{"site"}, nil)
+	resultsDesc  = prometheus.NewDesc("edge_cache_results_total", "Requests by site and cache result: hit, stale (served stale), miss (the origin was asked), pass (streamed for one client).", []string{"site", "result"}, nil)
+)
+
+func (c siteCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- bytesDesc
+	ch <- resultsDesc
+}
+
+func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
+	methods := [3]string{"GET", "HEAD", "other"}
+	classes := [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
+	for _, site := range c.e.sites.all {
+		m, name := site.metrics, site.Hosts[0]
+		for i := range m.requests {
+			for j := range m.requests[i] {
+				if n := m.requests[i][j].Load(); n > 0 {
+					ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), name, methods[i], classes[j])
+				}
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.CounterValue, float64(m.bytes.Load()), name)
+		for r := range m.results {
+			ch <- prometheus.MustNewConstMetric(resultsDesc, prometheus.CounterValue, float64(m.results[r].Load()), name, resultNames[r])
+		}
+	}
+}
+
+// originLatency is how long the origin took to answer a fill or a
+// stream-through (to its header), by outcome.
+func newOriginLatency() *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "edge_origin_request_seconds", Help: "Time to the origin's answer (its header), by outcome: ok, or error (no answer).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms to 16 s
+	}, []string{"outcome"})
+}
+
+// observeOrigin records one origin request's time and outcome.
+func (e *Edge) observeOrigin(start time.Time, err error) {
+	if err != nil {
+		e.stats.originErrors.Add(1)
+		e.originErr.Observe(time.Since(start).Seconds())
+		return
+	}
+	e.originOK.Observe(time.Since(start).Seconds())
+}
+
+type cacheStats = cache.Stats
