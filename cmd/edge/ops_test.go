@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -162,5 +164,47 @@ func TestExampleConfigsStart(t *testing.T) {
 				t.Fatalf("%s: no start within 20 s", c.file)
 			}
 		})
+	}
+}
+
+// The Grafana dashboard under configs/ charts metrics the edge exports:
+// every metric its queries name is in /metrics of an edge with HTTPS
+// and a purge bus.
+func TestGrafanaDashboardNamesRealMetrics(t *testing.T) {
+	data, err := os.ReadFile("../../configs/grafana/edge-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("the dashboard is not JSON: %v", err)
+	}
+	a, dir := startAllInOne(t)
+	putPublic(t, a, dir, "x", "y") // a purge, a fill: histograms with samples
+	httpGet(t, "http://"+a.Edge+"/x", "localhost")
+	httpGet(t, "http://"+a.Edge+"/x", "unknown.example") // an error answer (421)
+	_, metrics := httpGet(t, "http://"+a.Admin+"/metrics", "")
+	name := regexp.MustCompile(`edge_[a-z_]+`)
+	seen := 0
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, target := range p.Targets {
+			for _, m := range name.FindAllString(target.Expr, -1) {
+				seen++
+				if !strings.Contains(metrics, "\n"+m+" ") && !strings.Contains(metrics, "\n"+m+"{") {
+					t.Errorf("panel %q queries %s, which /metrics does not have", p.Title, m)
+				}
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("the dashboard names %d metrics", seen)
 	}
 }
