@@ -2,6 +2,7 @@ package purge
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -30,6 +31,9 @@ type OutboxPublisher struct {
 	log       *zap.Logger
 	now       func() time.Time
 	notify    chan struct{}
+	// published is 1 + the last sequence number sent on the bus (0:
+	// Run has not read the outbox yet).
+	published atomic.Uint64
 }
 
 // OutboxConfig configures an OutboxPublisher.
@@ -54,6 +58,17 @@ func NewOutboxPublisher(bus Bus, ob Outbox, cfg OutboxConfig) *OutboxPublisher {
 		bus: bus, outbox: ob, id: newID(RoleOrigin), heartbeat: cfg.Heartbeat,
 		log: cfg.Logger, now: cfg.Now, notify: make(chan struct{}, 1),
 	}
+}
+
+// Backlog is how many committed changes the bus has not carried yet (0
+// before Run has read the outbox).
+func (p *OutboxPublisher) Backlog() uint64 {
+	pub := p.published.Load()
+	last, err := p.outbox.LastSeq()
+	if err != nil || pub == 0 || last < pub-1 {
+		return 0
+	}
+	return last - (pub - 1)
 }
 
 // ID is the publisher's id.
@@ -90,6 +105,7 @@ func (p *OutboxPublisher) Run(ctx context.Context) error {
 	retry := retryFirst
 	for {
 		sent, err := p.drain(ctx, &pos, first)
+		p.published.Store(pos + 1)
 		if sent {
 			lastSent = p.now()
 		}

@@ -163,13 +163,17 @@ func TestOutboxPublishesEveryWrite(t *testing.T) {
 func TestOutboxCatchesUpAfterBusFault(t *testing.T) {
 	bus := &faultyBus{Local: purge.NewLocal(), blocked: make(chan struct{}, 1)}
 	c := collect(t, bus.Local)
-	store, _ := startOutbox(t, bus)
+	store, pub := startOutbox(t, bus)
 	put(t, store, "before")
 	waitFor(t, "the first write", func() bool { k, _, _ := c.purges(); return len(k) == 1 })
+	if n := pub.Backlog(); n != 0 {
+		t.Errorf("backlog with every write published: %d", n)
+	}
 	bus.down.Store(true)
 	for _, k := range []string{"d1", "d2", "d3"} {
 		put(t, store, k)
 	}
+	waitFor(t, "a backlog of 3", func() bool { return pub.Backlog() == 3 })
 	if evs, err := store.EventsAfter(0, 10); err != nil || len(evs) < 3 {
 		t.Fatalf("the outbox holds %d events while the bus is down (%v), want the 3 unpublished", len(evs), err)
 	}
@@ -181,6 +185,9 @@ func TestOutboxCatchesUpAfterBusFault(t *testing.T) {
 		t.Fatalf("published %v", keys)
 	}
 	waitFor(t, "the outbox acknowledged", func() bool { evs, _ := store.EventsAfter(0, 10); return len(evs) == 0 })
+	if n := pub.Backlog(); n != 0 {
+		t.Errorf("backlog after catching up: %d", n)
+	}
 }
 
 // A write never waits on the bus: with every publish stuck (Redis paused),

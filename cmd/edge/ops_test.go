@@ -208,3 +208,16 @@ func TestGrafanaDashboardNamesRealMetrics(t *testing.T) {
 		t.Fatalf("the dashboard names %d metrics", seen)
 	}
 }
+
+// The all-in-one's /metrics covers its embedded store too: the S3 API's
+// requests and bytes, and the outbox's backlog.
+func TestAllInOneMetricsCoverTheStore(t *testing.T) {
+	a, dir := startAllInOne(t)
+	putPublic(t, a, dir, "k", "12345")
+	_, body := httpGet(t, "http://"+a.Admin+"/metrics", "")
+	for _, want := range []string{`s3_requests_total{op="PutObject",status="200"} 1`, `s3_bytes_received_total 5`, "edge_purge_outbox_backlog "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // addrs are the bound addresses, for tests that listen on port 0.
@@ -197,18 +198,30 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		pb.admin.Collectors = append(pb.admin.Collectors, tlsSrv.collectors()...)
 	}
 	pb.admin.LogLevel = level
-	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
-	servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
-	bound.Admin = adminLn.Addr().String()
-
+	var s3h *s3.Handler // the embedded store's S3 API, when it has one
 	if store != nil {
 		if err := origin.EnsureBuckets(ctx, store, cfg.PublicBuckets); err != nil {
 			return err
 		}
 		if cfg.S3 != "" {
-			if bound.S3, err = serveS3(servers, listen, store, cfg, log, stdout); err != nil {
+			if s3h, err = newS3(store, cfg, log, stdout); err != nil {
 				return err
 			}
+			pb.admin.Collectors = append(pb.admin.Collectors, s3h.Collectors()...)
+		}
+	}
+	if pb.outbox != nil {
+		pb.admin.Collectors = append(pb.admin.Collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "edge_purge_outbox_backlog", Help: "The embedded store's committed changes the purge bus has not carried yet.",
+		}, func() float64 { return float64(pb.outbox.Backlog()) }))
+	}
+	adminSrv := &http.Server{Handler: ed.AdminHandler(pb.admin), ReadHeaderTimeout: 5 * time.Second}
+	servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
+	bound.Admin = adminLn.Addr().String()
+
+	if s3h != nil {
+		if bound.S3, err = serveS3(servers, listen, s3h, cfg); err != nil {
+			return err
 		}
 	}
 	edgeSrv := edge.NewServer(ed, edge.ServerConfig{MaxConnsPerIP: cfg.MaxConnsPerIP})
@@ -251,22 +264,23 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	return failed
 }
 
-// serveS3 starts the embedded store's S3 API; with no keys configured it
-// uses (and on first start creates and prints) the data directory's pair.
-func serveS3(servers *serving.Group, listen listenFunc, store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer) (string, error) {
+// newS3 is the embedded store's S3 API; with no keys configured it uses
+// (and on first start creates and prints) the data directory's pair.
+func newS3(store *origin.Engine, cfg config, log *zap.Logger, stdout io.Writer) (*s3.Handler, error) {
 	keys, err := s3keys.Resolve(s3.Keys{}, cfg.Data, stdout)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	h, err := s3.New(store, s3.Config{
+	return s3.New(store, s3.Config{
 		Region:        cfg.Region,
 		Credentials:   map[string]string{keys.AccessKeyID: keys.SecretAccessKey},
 		PublicBuckets: cfg.PublicBuckets,
 		Logger:        log,
 	})
-	if err != nil {
-		return "", err
-	}
+}
+
+// serveS3 starts the S3 API on cfg.S3.
+func serveS3(servers *serving.Group, listen listenFunc, h *s3.Handler, cfg config) (string, error) {
 	ln, err := listen("tcp", cfg.S3)
 	if err != nil {
 		return "", fmt.Errorf("s3 listen: %w", err)

@@ -9,7 +9,9 @@ import (
 
 // config is the origin server's YAML file; flags override its fields.
 type config struct {
-	Listen          string   `yaml:"listen"`
+	Listen string `yaml:"listen"`
+	// Admin serves /healthz and /metrics (default none: "" binds nothing).
+	Admin           string   `yaml:"admin"`
 	Data            string   `yaml:"data"`
 	Region          string   `yaml:"region"`
 	BaseDomain      string   `yaml:"base_domain"`

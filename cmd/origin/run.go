@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // run is the whole program: flags, config, store, S3 server, and a clean
@@ -26,6 +29,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	cfg := defaultConfig()
 	flags := cliflags.New("origin", "YAML config file", stderr)
 	flags.String("listen", "address to serve the S3 API on (default :9000)", &cfg.Listen)
+	flags.String("admin", "address for /healthz and /metrics (default: none)", &cfg.Admin)
 	flags.String("data", "data directory (default ./data)", &cfg.Data)
 	flags.String("region", "the region SigV4 scopes name (default us-east-1; \"auto\" is always accepted)", &cfg.Region)
 	flags.String("redis", "purge bus: publish every write to this redis:// URL, where the edges subscribe", &cfg.Redis)
@@ -104,11 +108,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	srv := s3.NewServer(handler, s3.ServerConfig{})
 	servers := serving.New(log)
-	servers.Go("s3", ln, srv.Serve, srv.ShutdownWithContext)
 	defer servers.Shutdown(10 * time.Second)
+	if cfg.Admin != "" {
+		adminLn, err := net.Listen("tcp", cfg.Admin)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listen: %w", err)
+		}
+		adminSrv := &http.Server{Handler: adminHandler(handler, publisher.Load()), ReadHeaderTimeout: 5 * time.Second}
+		servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
+		log.Info("serving the admin port", zap.String("addr", adminLn.Addr().String()))
+	}
+	servers.Go("s3", ln, srv.Serve, srv.ShutdownWithContext)
 	log.Info("serving the S3 API", zap.String("addr", ln.Addr().String()), zap.String("data", cfg.Data))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
 	return servers.Wait(ctx)
+}
+
+// adminHandler serves /healthz and /metrics: the S3 API's requests, time
+// and bytes, and the outbox's backlog when writes are published.
+func adminHandler(h *s3.Handler, p *purge.OutboxPublisher) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(h.Collectors()...)
+	if p != nil {
+		reg.MustRegister(outboxBacklog(p))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	return mux
+}
+
+// outboxBacklog is the committed changes not yet on the bus.
+func outboxBacklog(p *purge.OutboxPublisher) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "purge_outbox_backlog", Help: "Committed changes the purge bus has not carried yet."},
+		func() float64 { return float64(p.Backlog()) })
 }

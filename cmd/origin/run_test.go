@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edgecdn/edge/cmd/internal/testenv"
+	"github.com/edgecdn/edge/internal/proclog"
 	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge/redistest"
 )
@@ -225,5 +227,41 @@ func TestClusterOriginConfigStarts(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Fatalf("a missing object of the public bucket: %d, want 404", resp.StatusCode)
+	}
+}
+
+// With -admin, /metrics counts the S3 API's requests and bytes and the
+// outbox's backlog.
+func TestAdminMetrics(t *testing.T) {
+	rds := redistest.Start(t)
+	port, err := proclog.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := "127.0.0.1:" + strconv.Itoa(port)
+	t.Setenv("EDGE_ACCESS_KEY_ID", "ADMINKEY000000000001")
+	t.Setenv("EDGE_SECRET_ACCESS_KEY", "admin/secret")
+	addr, _ := start(t, "-listen", "127.0.0.1:0", "-admin", admin, "-data", t.TempDir(), "-redis", rds.URL())
+	client := clientFor(addr, "us-east-1", "ADMINKEY000000000001", "admin/secret")
+	if _, err := client.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObject(context.Background(), &awss3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: strings.NewReader("12345")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`s3_requests_total{op="PutObject",status="200"} 1`, `s3_requests_total{op="CreateBucket",status="200"} 1`,
+		`s3_bytes_received_total 5`, `s3_request_seconds_count{op="PutObject"} 1`, "purge_outbox_backlog "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if resp, err := http.Get("http://" + admin + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz: %v %v", resp, err)
 	}
 }

@@ -50,6 +50,7 @@ type Handler struct {
 	public   map[string]bool
 	log      *zap.Logger
 	requests atomic.Uint64
+	metrics  *metrics
 }
 
 type credentials map[string]string
@@ -79,10 +80,11 @@ func New(store origin.Store, cfg Config) (*Handler, error) {
 		}
 	}
 	h := &Handler{
-		store:  store,
-		cfg:    cfg,
-		public: make(map[string]bool),
-		log:    cfg.Logger,
+		metrics: newMetrics(),
+		store:   store,
+		cfg:     cfg,
+		public:  make(map[string]bool),
+		log:     cfg.Logger,
 		verifier: &sigv4.Verifier{
 			Creds:         credentials(cfg.Credentials),
 			AcceptRegions: []string{cfg.Region, "us-east-1", "auto"},
@@ -173,6 +175,7 @@ func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 			ctx.SetConnectionClose()
 		}
 		h.logRequest(r, start)
+		h.metrics.observe(r, start)
 	}()
 	if err := h.serve(r); err != nil {
 		h.fail(r, err)
