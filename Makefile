@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test lint bench bench-go fuzz build redis-server versitygw pebble
+.PHONY: run test lint bench bench-go fuzz build redis-server versitygw pebble docker-test
 
 # Starts the whole product on its embedded defaults (see ARCHITECTURE.md).
 run:
@@ -69,6 +69,11 @@ pebble:
 	  GOBIN="$$tmp" GOFLAGS= GOWORK=off $(GO) install github.com/letsencrypt/pebble/v2/cmd/$$cmd@$(PEBBLE_VERSION) \
 	    && mv -f "$$tmp/$$cmd" "$$bin"; rc=$$?; rm -rf "$$tmp"; [ $$rc = 0 ] || exit $$rc; \
 	done
+
+# The image (Dockerfile) built with no registry, started, and toured
+# (docker/test.sh); installs docker.io and starts dockerd when missing.
+docker-test:
+	docker/test.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi

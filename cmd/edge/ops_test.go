@@ -221,3 +221,19 @@ func TestAllInOneMetricsCoverTheStore(t *testing.T) {
 		}
 	}
 }
+
+// edge healthcheck: 0 while the admin port answers /healthz, 1 when it
+// does not.
+func TestHealthcheck(t *testing.T) {
+	a, _ := startAllInOne(t)
+	if code := healthcheck([]string{"http://" + a.Admin + "/healthz"}, io.Discard); code != 0 {
+		t.Errorf("a running edge: %d", code)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := ln.Addr().String()
+	ln.Close()
+	var stderr bytes.Buffer
+	if code := healthcheck([]string{"http://" + down + "/healthz"}, &stderr); code != 1 || !strings.Contains(stderr.String(), "edge healthcheck") {
+		t.Errorf("nothing listening: %d %q", code, stderr.String())
+	}
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# make docker-test: builds the image and runs a short tour against it.
+# No registry is needed: the build stage's base image is the host's Go
+# toolchain, imported (docker import) as edge-build-go:<version>; the run
+# stage is scratch. Installs docker.io and starts dockerd when missing
+# (as root). Every container and temporary file is removed at the end.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d)
+container=""
+cleanup() {
+  if [[ -n "$container" ]]; then docker rm -f "$container" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! command -v dockerd >/dev/null 2>&1; then
+  [[ "$(id -u)" == 0 ]] || { echo 'docker is missing: run `sudo apt-get install -y docker.io` (or make docker-test as root, which installs it)' >&2; exit 1; }
+  echo "docker is missing: installing docker.io with apt-get"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+fi
+if ! docker info >/dev/null 2>&1; then
+  [[ "$(id -u)" == 0 ]] || { echo 'dockerd is not running: start it (sudo dockerd &)' >&2; exit 1; }
+  echo "starting dockerd"
+  (dockerd >"$work/dockerd.log" 2>&1 &)
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$work/dockerd.log"; exit 1; }
+fi
+
+goroot=$(go env GOROOT)
+gover=$(go env GOVERSION)
+base="edge-build-go:$gover"
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  echo "importing the host's Go toolchain ($goroot) as $base"
+  mkdir -p "$work/root/usr/local" "$work/root/tmp"
+  cp -a "$goroot" "$work/root/usr/local/go"
+  tar -C "$work/root" -c . | docker import --change 'ENV PATH=/usr/local/go/bin' - "$base" >/dev/null
+  rm -rf "$work/root"
+fi
+
+echo "preparing the build context (the tracked files and vendor/)"
+mkdir -p "$work/ctx"
+(cd "$repo" && git ls-files -z | xargs -0 cp --parents -t "$work/ctx")
+(cd "$work/ctx" && go mod vendor)
+image="edge:docker-test"
+docker build -q --build-arg BUILD_IMAGE="$base" --build-arg RUN_IMAGE=scratch -t "$image" "$work/ctx" >/dev/null
+echo "built $image: $(docker image inspect -f '{{.Size}}' "$image") bytes, user $(docker image inspect -f '{{.Config.User}}' "$image")"
+
+container=$(docker run -d -p 127.0.0.1::8080 -p 127.0.0.1::9000 -p 127.0.0.1::8081 "$image")
+port() { docker port "$container" "$1/tcp" | head -1 | sed 's/.*://'; }
+edge_port=$(port 8080); s3_port=$(port 9000); admin_port=$(port 8081)
+for _ in $(seq 100); do
+  [[ "$(docker inspect -f '{{.State.Health.Status}}' "$container")" == healthy ]] && break
+  sleep 0.3
+done
+health=$(docker inspect -f '{{.State.Health.Status}}' "$container")
+[[ "$health" == healthy ]] || { echo "the container is $health:"; docker logs "$container" 2>&1 | tail -20; exit 1; }
+
+# The tour: the key pair the container generated, an upload, a read
+# through the edge (miss, then hit), an overwrite seen at once.
+docker cp "$container:/data/s3-credentials.json" "$work/keys.json"
+export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$work/keys.json")
+export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$work/keys.json")
+export AWS_DEFAULT_REGION=us-east-1 HOME="$work"
+echo 'hello from a container' >"$work/hello.txt"
+aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp "$work/hello.txt" s3://public/hello.txt --cache-control max-age=3600 >/dev/null
+fail() { echo "docker-test: $*"; docker logs "$container" 2>&1 | tail -20; exit 1; }
+first=$(curl -s -D - -H 'Host: localhost' "http://127.0.0.1:$edge_port/hello.txt")
+grep -q 'hello from a container' <<<"$first" || fail "first read: $first"
+grep -qi '^cache-status: edge; fwd=uri-miss' <<<"$first" || fail "first read not a miss: $first"
+second=$(curl -s -D - -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$edge_port/hello.txt")
+grep -qi '^cache-status: edge; hit' <<<"$second" || fail "second read not a hit: $second"
+echo 'hello again' >"$work/hello.txt"
+aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp "$work/hello.txt" s3://public/hello.txt --cache-control max-age=3600 >/dev/null
+[[ "$(curl -s -H 'Host: localhost' "http://127.0.0.1:$edge_port/hello.txt")" == 'hello again' ]] || fail "the overwrite was not served at once"
+metrics=$(curl -sf "http://127.0.0.1:$admin_port/metrics")
+grep -q '^edge_cache_hits_total 1$' <<<"$metrics" || fail "metrics lack the hit"
+[[ "$(docker exec "$container" /edge healthcheck; echo $?)" == 0 ]] || fail "healthcheck inside the container"
+echo "docker-test: the image builds, runs as $(docker image inspect -f '{{.Config.User}}' "$image"), is healthy, and serves the tour"
