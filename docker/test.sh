@@ -39,6 +39,15 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   rm -rf "$work/root"
 fi
 
+# The compose file (one origin, three edges, Redis, Prometheus, Grafana)
+# is checked, not run: its third-party images need a registry.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  [[ "$(id -u)" == 0 ]] || { echo 'docker-compose is missing: run `sudo apt-get install -y docker-compose`' >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+fi
+EDGE_BUS_KEY=docker-test docker-compose -f "$repo/docker/compose.yaml" config -q
+echo "docker/compose.yaml is valid"
+
 echo "preparing the build context (the tracked files and vendor/)"
 mkdir -p "$work/ctx"
 (cd "$repo" && git ls-files -z | xargs -0 cp --parents -t "$work/ctx")

@@ -140,6 +140,7 @@ func TestExampleConfigsStart(t *testing.T) {
 		{"edge.yaml", nil},
 		{"cluster/edge.yaml", []string{"-origin", nowhere, "-redis", rds.URL()}},
 		{"edge-s3.yaml", []string{"-origin", nowhere}},
+		{"../docker/edge.yaml", []string{"-origin", nowhere, "-redis", rds.URL(), "-s3", ""}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
