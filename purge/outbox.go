@@ -60,6 +60,9 @@ func NewOutboxPublisher(bus Bus, ob Outbox, cfg OutboxConfig) *OutboxPublisher {
 	}
 }
 
+// flushTimeout bounds the last publishing at shutdown.
+const flushTimeout = 2 * time.Second
+
 // Backlog is how many committed changes the bus has not carried yet (0
 // before Run has read the outbox).
 func (p *OutboxPublisher) Backlog() uint64 {
@@ -131,6 +134,13 @@ func (p *OutboxPublisher) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			// Flush: changes committed before the shutdown still reach
+			// the edges, within a bound (a bus that is down keeps them
+			// in the outbox for the next start).
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+			p.drain(flush, &pos, first)
+			cancel()
+			p.published.Store(pos + 1)
 			if pos > acked {
 				p.outbox.Ack(pos)
 			}

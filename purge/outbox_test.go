@@ -211,3 +211,35 @@ func TestWritesDoNotWaitOnTheBus(t *testing.T) {
 		t.Fatal("writes blocked behind a stuck publish")
 	}
 }
+
+// At shutdown the publisher sends what was committed and not yet
+// published: no notification came for these writes, and the heartbeat is
+// an hour away, so only the final flush carries them.
+func TestOutboxFlushesAtShutdown(t *testing.T) {
+	bus := purge.NewLocal()
+	c := collect(t, bus)
+	store, err := origin.Open(t.TempDir(), nil) // no sink: nothing notifies the publisher
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	store.CreateBucket(context.Background(), "bkt")
+	pub := purge.NewOutboxPublisher(bus, store, purge.OutboxConfig{Heartbeat: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pub.Run(ctx) }()
+	waitFor(t, "the first heartbeat", func() bool { _, seqs, beat := c.purges(); return beat > 0 || len(seqs) > 0 })
+	put(t, store, "late1")
+	put(t, store, "late2")
+	if keys, _, _ := c.purges(); len(keys) != 0 {
+		t.Fatalf("published before the shutdown: %v", keys)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the flushed purges", func() bool { k, _, _ := c.purges(); return len(k) == 2 })
+	if evs, _ := store.EventsAfter(0, 10); len(evs) != 0 {
+		t.Errorf("the outbox still holds %d events after the flush", len(evs))
+	}
+}

@@ -65,14 +65,19 @@ func startPurging(cfg config, ed *edge.Edge, store *origin.Engine, log *zap.Logg
 			p.stop()
 		}
 	}()
-	p.goRun(func() { <-ctx.Done(); bus.Close() })
+	// The bus closes after the outbox publisher's last flush.
+	flushed := make(chan struct{})
+	p.goRun(func() { <-ctx.Done(); <-flushed; bus.Close() })
 	if store != nil {
 		p.outbox = purge.NewOutboxPublisher(bus, store, purge.OutboxConfig{Logger: log})
 		p.goRun(func() {
+			defer close(flushed)
 			if err := p.outbox.Run(ctx); err != nil {
 				log.Error("purge publisher stopped", zap.Error(err))
 			}
 		})
+	} else {
+		close(flushed)
 	}
 	self := purge.NewPublisher(bus, nil)
 	p.goRun(func() { self.Heartbeats(ctx, purge.DefaultHeartbeat) })
