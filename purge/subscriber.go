@@ -67,7 +67,8 @@ type Subscriber struct {
 	ackWake chan struct{}
 
 	applied, gaps, flushes, dropped, resets atomic.Uint64
-	lastDelay                               atomic.Int64 // ns, Issued → applied, last origin purge
+	received                                atomic.Uint64 // purge messages decoded, applied or not
+	lastDelay                               atomic.Int64  // ns, Issued → applied, last origin purge
 }
 
 // pubState is what a subscriber knows of one publisher.
@@ -181,6 +182,9 @@ func (s *Subscriber) receive(ctx context.Context, sub Subscription) {
 // handle applies one message.
 func (s *Subscriber) handle(m *Message) {
 	now := s.cfg.Now()
+	if m.Type == TypePurge {
+		s.received.Add(1)
+	}
 	s.mu.Lock()
 	p, known := s.pubs[m.Publisher]
 	if !known {
@@ -359,6 +363,9 @@ func (s *Subscriber) Health() (healthy bool, reason string) {
 // Stats are a subscriber's counters.
 type Stats struct {
 	Applied, Gaps, Flushes, Dropped, Resets uint64
+	// Received counts the purge messages decoded (a repeat, or one for
+	// another edge's scope, is received and not applied).
+	Received uint64
 	// LastDelay is the publish-to-apply time of the last origin purge
 	// (publisher and subscriber clocks).
 	LastDelay time.Duration
@@ -369,6 +376,7 @@ func (s *Subscriber) Stats() Stats {
 	return Stats{
 		Applied: s.applied.Load(), Gaps: s.gaps.Load(), Flushes: s.flushes.Load(),
 		Dropped: s.dropped.Load(), Resets: s.resets.Load(), LastDelay: time.Duration(s.lastDelay.Load()),
+		Received: s.received.Load(),
 	}
 }
 

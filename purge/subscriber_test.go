@@ -109,6 +109,8 @@ func TestSubscriberAppliesInOrder(t *testing.T) {
 	if !slices.Equal(seqs, []uint64{1, 2, 3, 4, 5}) || flushes != base {
 		t.Fatalf("applied %v with %d flushes, want 1..5 and no flush", seqs, flushes-base)
 	}
+	// The duplicate is received, not applied (the heartbeat is neither).
+	waitFor(t, "six purges received", func() bool { return w.sub.Stats().Received == 6 })
 	if st := w.sub.Stats(); st.Gaps != 0 || st.Applied != 5 {
 		t.Fatalf("stats %+v", st)
 	}

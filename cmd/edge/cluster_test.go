@@ -287,6 +287,9 @@ func TestClusterPropagation(t *testing.T) {
 	for i, e := range edges {
 		// Each applied write purge is in the propagation histogram.
 		m := e.metrics(t)
+		if !strings.Contains(m, "edge_purge_messages_received_total ") || strings.Contains(m, "edge_purge_messages_received_total 0\n") {
+			t.Errorf("edge %d: no purge message counted as received", i)
+		}
 		if !strings.Contains(m, `edge_purge_propagation_seconds_count{from="origin"} `) || strings.Contains(m, `edge_purge_propagation_seconds_count{from="origin"} 0`) {
 			t.Errorf("edge %d: no origin purge in the propagation histogram:\n%s", i, grepLines(m, "propagation"))
 		}
