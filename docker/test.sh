@@ -86,4 +86,16 @@ aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp "$work/hello.txt" s3://publ
 metrics=$(curl -sf "http://127.0.0.1:$admin_port/metrics")
 grep -q '^edge_cache_hits_total 1$' <<<"$metrics" || fail "metrics lack the hit"
 [[ "$(docker exec "$container" /edge healthcheck; echo $?)" == 0 ]] || fail "healthcheck inside the container"
+# Purge by tag with edgectl, inside the container (the admin port is its
+# loopback's), with the token it generated.
+echo 'body{}' >"$work/style.css"
+aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp "$work/style.css" s3://public/css/style.css --cache-control max-age=3600 --metadata cache-tag=css >/dev/null
+curl -s -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$edge_port/css/style.css"
+cached=$(curl -s -D - -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$edge_port/css/style.css")
+grep -qi '^cache-status: edge; hit' <<<"$cached" || fail "the tagged object was not cached: $cached"
+docker cp "$container:/data/purge-token" "$work/purge-token"
+docker exec -e EDGE_PURGE_TOKEN="$(cat "$work/purge-token")" "$container" /edgectl purge -admin http://127.0.0.1:8081 --tag css --wait >/dev/null ||
+  fail "edgectl purge --tag css"
+after=$(curl -s -D - -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$edge_port/css/style.css")
+grep -qi '^cache-status: edge; hit' <<<"$after" && fail "still a hit after purging its tag: $after"
 echo "docker-test: the image builds, runs as $(docker image inspect -f '{{.Config.User}}' "$image"), is healthy, and serves the tour"
