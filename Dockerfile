@@ -19,6 +19,8 @@ RUN ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/", "./cmd/edge", 
 
 FROM ${RUN_IMAGE}
 COPY --from=build /out/ /
+# The CAs HTTPS origins (R2, S3), ACME CAs and rediss:// are checked against.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 # An empty directory the non-root user owns: the data volume's mount point.
 COPY --from=build --chown=65532:65532 /src/docker/empty /data
 USER 65532:65532

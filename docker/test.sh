@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
 container=""
 cleanup() {
-  if [[ -n "$container" ]]; then docker rm -f "$container" >/dev/null 2>&1 || true; fi
+  if [[ -n "$container" ]]; then docker rm -f -v "$container" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -30,11 +30,12 @@ fi
 
 goroot=$(go env GOROOT)
 gover=$(go env GOVERSION)
-base="edge-build-go:$gover"
+base="edge-build-go:$gover-ca"  # the toolchain and the CA bundle
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   echo "importing the host's Go toolchain ($goroot) as $base"
-  mkdir -p "$work/root/usr/local" "$work/root/tmp"
+  mkdir -p "$work/root/usr/local" "$work/root/tmp" "$work/root/etc/ssl/certs"
   cp -a "$goroot" "$work/root/usr/local/go"
+  cp /etc/ssl/certs/ca-certificates.crt "$work/root/etc/ssl/certs/"
   tar -C "$work/root" -c . | docker import --change 'ENV PATH=/usr/local/go/bin' - "$base" >/dev/null
   rm -rf "$work/root"
 fi
@@ -69,8 +70,9 @@ health=$(docker inspect -f '{{.State.Health.Status}}' "$container")
 # The tour: the key pair the container generated, an upload, a read
 # through the edge (miss, then hit), an overwrite seen at once.
 docker cp "$container:/data/s3-credentials.json" "$work/keys.json"
-export AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$work/keys.json")
-export AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$work/keys.json")
+AWS_ACCESS_KEY_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_key_id"])' "$work/keys.json")
+AWS_SECRET_ACCESS_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$work/keys.json")
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 export AWS_DEFAULT_REGION=us-east-1 HOME="$work"
 echo 'hello from a container' >"$work/hello.txt"
 aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp "$work/hello.txt" s3://public/hello.txt --cache-control max-age=3600 >/dev/null
@@ -86,6 +88,11 @@ aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp "$work/hello.txt" s3://publ
 metrics=$(curl -sf "http://127.0.0.1:$admin_port/metrics")
 grep -q '^edge_cache_hits_total 1$' <<<"$metrics" || fail "metrics lack the hit"
 [[ "$(docker exec "$container" /edge healthcheck; echo $?)" == 0 ]] || fail "healthcheck inside the container"
+nothing=$(docker exec "$container" /edge healthcheck http://127.0.0.1:1/ 2>&1 || true)
+grep -q 'edge healthcheck' <<<"$nothing" || fail "healthcheck of nothing: $nothing"
+docker cp "$container:/etc/ssl/certs/ca-certificates.crt" "$work/ca.crt" || fail "the image has no CA bundle"
+grep -q 'BEGIN CERTIFICATE' "$work/ca.crt" || fail "the image's CA bundle is empty"
+[[ "$(docker run --rm --entrypoint /edgectl "$image" 2>&1; true)" == *purge* ]] || fail "edgectl in the image"
 # Purge by tag with edgectl, inside the container (the admin port is its
 # loopback's), with the token it generated.
 echo 'body{}' >"$work/style.css"

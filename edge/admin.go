@@ -68,7 +68,7 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	gauge("degraded", "1 while hits of purge-mode sites are revalidated because the purge bus is unhealthy.", func() float64 { return b2f(e.degraded.Load()) })
 	if b := opts.Bus; b != nil {
 		gauge("purge_bus_healthy", "1 while the purge bus vouches that no purge is missed.", func() float64 { h, _ := b.Health(); return b2f(h) })
-		counter("purge_messages_received_total", "Purge messages received and decoded (applied or not: repeats are not).", func() uint64 { return b.Stats().Received })
+		counter("purge_messages_received_total", "Purge messages received and decoded, applied or not (a repeat is received, not applied).", func() uint64 { return b.Stats().Received })
 		counter("purge_messages_applied_total", "Purge messages applied.", func() uint64 { return b.Stats().Applied })
 		counter("purge_gaps_total", "Gaps found in a publisher's message numbers.", func() uint64 { return b.Stats().Gaps })
 		counter("purge_flushes_total", "Cache flushes for possibly lost purges.", func() uint64 { return b.Stats().Flushes })

@@ -92,8 +92,7 @@ func (e *Edge) fillAndServe(ctx *fasthttp.RequestCtx, site *Site, key, primary s
 	switch {
 	case res.outcome == failed:
 		if stale != nil && stale.WithinStaleIfError(e.cfg.Now()) {
-			e.stats.staleIfError.Add(1)
-			site.metrics.results[resultStale].Add(1)
+			e.stats.staleIfError.Add(1) // counted a miss already
 			e.serveOrForward(ctx, site, path, stale, e.cfg.Now(), statusStaleIfError)
 			return
 		}

@@ -38,7 +38,6 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// serve answers a request; the site is that of its Host (nil: none).
 // accessLog logs one request: the id the client gave (X-Request-Id) or
 // the server's own, who asked what, and what it got, how fast.
 func (e *Edge) accessLog(ctx *fasthttp.RequestCtx) {
@@ -50,10 +49,11 @@ func (e *Edge) accessLog(ctx *fasthttp.RequestCtx) {
 		zap.ByteString("method", ctx.Method()), zap.ByteString("host", ctx.Request.Header.Host()),
 		zap.ByteString("uri", ctx.RequestURI()), zap.Int("status", ctx.Response.StatusCode()),
 		zap.ByteString("cache_status", ctx.Response.Header.Peek("Cache-Status")),
-		zap.Int("bytes", ctx.Response.Header.ContentLength()), // Body() would buffer a streamed response
+		zap.Int("bytes", bodyBytes(ctx)),
 		zap.Bool("tls", ctx.IsTLS()), zap.Duration("duration", time.Since(ctx.Time())))
 }
 
+// serve answers a request; the site is that of its Host (nil: none).
 func (e *Edge) serve(ctx *fasthttp.RequestCtx) *Site {
 	h := &ctx.Request.Header
 	// Request smuggling: a message with both framings is ambiguous (RFC 9112
@@ -145,13 +145,17 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 	}
 	if ok && !soft && e.usable(site, entry, now) {
 		e.stats.hits.Add(1)
-		site.metrics.results[resultHit].Add(1)
+		if !again {
+			site.metrics.results[resultHit].Add(1)
+		}
 		e.serveOrForward(ctx, site, path, entry, now, statusHit)
 		return
 	}
 	if ok && e.servableWhileRefreshing(site, entry, soft, now) {
 		e.stats.staleHits.Add(1)
-		site.metrics.results[resultStale].Add(1)
+		if !again {
+			site.metrics.results[resultStale].Add(1)
+		}
 		cs := statusStaleWhileRevalidate
 		if soft {
 			cs = statusSoftPurged
@@ -162,7 +166,9 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		return
 	}
 	e.stats.misses.Add(1)
-	site.metrics.results[resultMiss].Add(1)
+	if !again { // a second look of one request is not a second request
+		site.metrics.results[resultMiss].Add(1)
+	}
 	full := string(key)
 	if e.knownTooBig(full, now) {
 		e.streamThrough(ctx, site, path, "too-big") // no fill: it would fetch twice

@@ -11,11 +11,13 @@ import (
 )
 
 // The cache results a site's requests are counted by.
+// Each request is counted once: a GET or HEAD by what its lookup found,
+// any other method as pass.
 const (
-	resultHit   = iota // served fresh from the cache
-	resultStale        // served stale (while revalidating, soft-purged, or the origin failing)
-	resultMiss         // needed the origin
-	resultPass         // streamed from the origin for this client alone
+	resultHit   = iota // served from the cache without asking the origin
+	resultStale        // served stale while a refresh runs (stale-while-revalidate, soft-purged)
+	resultMiss         // the origin was asked (a fill, a revalidation, or a stream-through)
+	resultPass         // an unsafe method, relayed to the origin
 	resultCount
 )
 
@@ -45,9 +47,20 @@ func (m *siteMetrics) count(ctx *fasthttp.RequestCtx) {
 		class = 5
 	}
 	m.requests[method][class].Add(1)
-	if n := ctx.Response.Header.ContentLength(); n > 0 {
-		m.bytes.Add(uint64(n))
+	m.bytes.Add(uint64(bodyBytes(ctx)))
+}
+
+// bodyBytes is the size of the response body sent: none for HEAD, the
+// length of a buffered body (Body does not copy it), the declared length
+// of a streamed one (reading it would buffer it).
+func bodyBytes(ctx *fasthttp.RequestCtx) int {
+	if ctx.IsHead() || ctx.Response.SkipBody {
+		return 0
 	}
+	if ctx.Response.IsBodyStream() {
+		return max(ctx.Response.Header.ContentLength(), 0)
+	}
+	return len(ctx.Response.Body())
 }
 
 // siteCollector exports every site's counters, labelled by the site's
@@ -57,7 +70,7 @@ type siteCollector struct{ e *Edge }
 var (
 	requestsDesc = prometheus.NewDesc("edge_requests_total", "Requests answered, by site (its first host), method and status class.", []string{"site", "method", "status"}, nil)
 	bytesDesc    = prometheus.NewDesc("edge_response_bytes_total", "Response body bytes sent, by site.", []string{"site"}, nil)
-	resultsDesc  = prometheus.NewDesc("edge_cache_results_total", "Requests by site and cache result: hit, stale (served stale), miss (the origin was asked), pass (streamed for one client).", []string{"site", "result"}, nil)
+	resultsDesc  = prometheus.NewDesc("edge_cache_results_total", "Requests by site and cache result, each counted once: hit, stale (served stale while refreshing), miss (the origin was asked), pass (an unsafe method relayed).", []string{"site", "result"}, nil)
 )
 
 func (c siteCollector) Describe(ch chan<- *prometheus.Desc) {

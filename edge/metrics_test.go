@@ -28,7 +28,9 @@ func TestSiteMetrics(t *testing.T) {
 		`edge_requests_total{method="GET",site="localhost",status="4xx"} 1`,
 		`edge_cache_results_total{result="hit",site="localhost"} 2`,
 		`edge_cache_results_total{result="miss",site="localhost"} 2`,
-		`edge_response_bytes_total{site="localhost"} `,
+		`edge_response_bytes_total{site="localhost"} 24`, // 5 + 5 + the 404's 14; HEAD sends none
+		`edge_cache_results_total{result="stale",site="localhost"} 0`,
+		`edge_cache_results_total{result="pass",site="localhost"} 0`,
 		`edge_origin_request_seconds_count{outcome="ok"} 2`,
 		`edge_collapsed_requests_total 0`,
 		`edge_origin_errors_total 0`,

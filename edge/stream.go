@@ -25,7 +25,6 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 	req.interim = interimRelay(ctx)
 	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
 	e.stats.originFetches.Add(1)
-	site.metrics.results[resultPass].Add(1)
 	start := time.Now()
 	resp, err := e.originOf(site).fetch(fctx, req)
 	e.observeOrigin(start, err)
@@ -66,6 +65,7 @@ func (c *cancelOnClose) Close() error {
 // succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the
 // Location and Content-Location URIs of the same site.
 func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
+	site.metrics.results[resultPass].Add(1)
 	path := requestPath(ctx)
 	target := strings.TrimSuffix(site.upstream.String(), "/") + string(path)
 	if q := requestQuery(ctx); len(q) > 0 {

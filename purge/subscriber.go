@@ -242,7 +242,7 @@ func (s *Subscriber) handle(m *Message) {
 	if m.Role == RoleOrigin {
 		s.lastDelay.Store(int64(now.Sub(m.Issued)))
 	}
-	if f := s.cfg.OnApplied; f != nil {
+	if f := s.cfg.OnApplied; f != nil && !self { // its own purges were applied before they were sent
 		f(now.Sub(m.Issued), m.Role == RoleOrigin)
 	}
 	if m.Role == RoleEdge && s.cfg.Self != nil {

@@ -190,7 +190,7 @@ func TestGrafanaDashboardNamesRealMetrics(t *testing.T) {
 	httpGet(t, "http://"+a.Edge+"/x", "localhost")
 	httpGet(t, "http://"+a.Edge+"/x", "unknown.example") // an error answer (421)
 	_, metrics := httpGet(t, "http://"+a.Admin+"/metrics", "")
-	name := regexp.MustCompile(`edge_[a-z_]+`)
+	name := regexp.MustCompile(`(edge|s3)_[a-z_]+`)
 	seen := 0
 	for _, p := range dash.Panels {
 		if len(p.Targets) == 0 {

@@ -83,6 +83,25 @@ func TestReadmeTour(t *testing.T) {
 		return body, resp.Header.Get("Cache-Status")
 	}
 
+	// The README shows these steps; it must still show them.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{
+		"s3 cp hello.txt s3://public/hello.txt --cache-control max-age=3600",
+		"curl -si -H 'Host: localhost' http://localhost:8080/hello.txt",
+		"echo 'body{}' > style.css",
+		"s3 cp style.css s3://public/css/style.css",
+		"--cache-control max-age=3600 --metadata cache-tag=css",
+		"curl -s http://localhost:8080/css/style.css",
+		"edgectl purge --tag css --wait",
+	} {
+		if !strings.Contains(string(readme), step) {
+			t.Errorf("the README's tour no longer shows %q: update this test with it", step)
+		}
+	}
+
 	// 1. Upload with the AWS CLI; read it through the edge twice.
 	os.WriteFile(filepath.Join(work, "hello.txt"), []byte("hello, edge\n"), 0o644)
 	aws("s3", "cp", "hello.txt", "s3://public/hello.txt", "--cache-control", "max-age=3600")

@@ -2,6 +2,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -11,7 +13,8 @@ import (
 func main() {
 	ctx, stop := signals.Context("origin", os.Stderr, os.Exit) // a second signal exits at once
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+	// A signal during the start ends it early: not a failure.
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
 		fmt.Fprintln(os.Stderr, "origin:", err)
 		os.Exit(1)
 	}

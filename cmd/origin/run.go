@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	log, _, err := logging.New(cfg.LogLevel, cfg.LogFormat, stderr)
+	log, level, err := logging.New(cfg.LogLevel, cfg.LogFormat, stderr)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 			ln.Close()
 			return fmt.Errorf("admin listen: %w", err)
 		}
-		adminSrv := &http.Server{Handler: adminHandler(handler, publisher.Load()), ReadHeaderTimeout: 5 * time.Second}
+		adminSrv := &http.Server{Handler: adminHandler(handler, publisher.Load(), level), ReadHeaderTimeout: 5 * time.Second}
 		servers.Go("admin", adminLn, adminSrv.Serve, adminSrv.Shutdown)
 		log.Info("serving the admin port", zap.String("addr", adminLn.Addr().String()))
 	}
@@ -127,9 +127,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	return servers.Wait(ctx)
 }
 
-// adminHandler serves /healthz and /metrics: the S3 API's requests, time
-// and bytes, and the outbox's backlog when writes are published.
-func adminHandler(h *s3.Handler, p *purge.OutboxPublisher) http.Handler {
+// adminHandler serves /healthz, /loglevel (GET; PUT {"level":"debug"})
+// and /metrics: the S3 API's requests, time and bytes, and the outbox's
+// backlog when writes are published.
+func adminHandler(h *s3.Handler, p *purge.OutboxPublisher, level http.Handler) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(h.Collectors()...)
 	if p != nil {
@@ -137,6 +138,7 @@ func adminHandler(h *s3.Handler, p *purge.OutboxPublisher) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/loglevel", level)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
 }

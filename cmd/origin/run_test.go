@@ -264,4 +264,8 @@ func TestAdminMetrics(t *testing.T) {
 	if resp, err := http.Get("http://" + admin + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("healthz: %v %v", resp, err)
 	}
+	req, _ := http.NewRequest("PUT", "http://"+admin+"/loglevel", strings.NewReader(`{"level":"warn"}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("PUT /loglevel: %v %v", resp, err)
+	}
 }
