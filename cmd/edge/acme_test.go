@@ -94,13 +94,15 @@ func waitServed(t *testing.T, addr, name, old string, roots *x509.CertPool, d ti
 // Certificates ordered from Pebble, Let's Encrypt's test CA, which
 // validates each challenge for real against the edge's own ports: one
 // run answers HTTP-01 on the plain HTTP port, one TLS-ALPN-01 on the
-// HTTPS port. Pebble's certificates live 20 s here, so the edge renews
+// HTTPS port. Pebble's certificates live 8 s here, so the edge renews
 // them while the test watches.
 func TestACMEWithPebble(t *testing.T) {
+	t.Parallel() // minutes of waiting on a CA, side by side with the rest
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
+			t.Parallel()
 			httpLn, tlsLn := loopback(t), loopback(t)
-			peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(httpLn.Addr()), TLSPort: portOf(tlsLn.Addr()), Validity: 20 * time.Second})
+			peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(httpLn.Addr()), TLSPort: portOf(tlsLn.Addr()), Validity: 8 * time.Second})
 			dir := t.TempDir()
 			path := filepath.Join(dir, "edge.yaml")
 			os.WriteFile(path, []byte(`public_buckets: [public]
@@ -143,6 +145,7 @@ sites:
 // once: the CA validates against one edge's port whichever edge ordered
 // (it answers from the shared storage), and both serve the same one.
 func TestACMESharedStorageOrdersOnce(t *testing.T) {
+	t.Parallel()
 	rds := redistest.Start(t)
 	http1, tls1 := loopback(t), loopback(t)
 	peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(http1.Addr()), TLSPort: portOf(tls1.Addr())})

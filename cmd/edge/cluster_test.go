@@ -43,7 +43,8 @@ var (
 	buildErr  error
 )
 
-// binary builds a command of this tree once per test run.
+// binary is a command of this tree (edge, origin, edgectl), the three
+// built once per test run, by one go build.
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -51,12 +52,9 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		for _, cmd := range []string{"origin", "edgectl"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(buildDir, cmd), "../"+cmd).CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("go build ../%s: %v\n%s", cmd, err, out)
-				return
-			}
+		out, err := exec.Command("go", "build", "-o", buildDir+"/", "../edge", "../origin", "../edgectl").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

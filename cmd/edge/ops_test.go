@@ -129,6 +129,7 @@ func TestConsoleLogFormat(t *testing.T) {
 // The example configs start as shipped (their addresses on loopback port
 // 0, and their remote origin and Redis the test's).
 func TestExampleConfigsStart(t *testing.T) {
+	t.Parallel() // cluster/edge.yaml's shutdown_delay holds its stop 2 s
 	rds := redistest.Start(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	nowhere := "http://" + ln.Addr().String() // an origin that refuses: fills fail, start does not
@@ -143,6 +144,7 @@ func TestExampleConfigsStart(t *testing.T) {
 		{"../docker/edge.yaml", []string{"-origin", nowhere, "-redis", rds.URL(), "-s3", ""}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithCancel(context.Background())
 			ready := make(chan addrs, 1)
 			done := make(chan error, 1)

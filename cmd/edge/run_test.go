@@ -371,6 +371,7 @@ func TestNegativeBoundsRefused(t *testing.T) {
 // On shutdown with shutdown_delay, /readyz answers 503 while the edge
 // port still serves, so a load balancer stops sending traffic first.
 func TestShutdownDelayFailsReadinessFirst(t *testing.T) {
+	t.Parallel() // its shutdown holds readiness down 3 s
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge.yaml")
 	if err := os.WriteFile(path, []byte("shutdown_delay: 3s\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644); err != nil {

@@ -20,15 +20,11 @@ import (
 // overwrite and see the new version at once, tag an object and purge the
 // tag with edgectl.
 func TestReadmeTour(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Fatal("the tour uses the AWS CLI, which every machine this project builds on has: install awscli")
 	}
-	bin := t.TempDir()
-	for _, cmd := range []string{"edge", "edgectl"} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, cmd), "../"+cmd).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", cmd, err, out)
-		}
-	}
+	bin := filepath.Dir(binary(t, "edge"))
 	work := t.TempDir()
 	// make run, on loopback ports of the test's own.
 	edge := exec.Command(filepath.Join(bin, "edge"), "-listen", "127.0.0.1:0", "-tls-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-s3", "127.0.0.1:0", "-data", filepath.Join(work, "data"))

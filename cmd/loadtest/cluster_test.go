@@ -25,7 +25,7 @@ func TestScenariosAcrossProcesses(t *testing.T) {
 		t.Helper()
 		out := t.TempDir()
 		var stdout, stderr bytes.Buffer
-		args := append([]string{"-scenario", name, "-duration", "3s", "-edges", strings.Join(c.EdgeURLs, ","), "-host", host,
+		args := append([]string{"-scenario", name, "-duration", "1s", "-edges", strings.Join(c.EdgeURLs, ","), "-host", host,
 			"-s3", c.S3URL, "-bucket", clustertest.Bucket, "-purge", c.AdminURLs[1], "-out", out, "-keys", "20",
 			"-concurrency", "8", "-window", window, "-prefix", name + "-" + host + "/"}, extra...)
 		if err := run(context.Background(), args, &stdout, &stderr); err != nil {
