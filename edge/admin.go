@@ -40,10 +40,10 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	gauge := func(name, help string, v func() float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edge_" + name, Help: help}, v))
 	}
-	counter("cache_hits_total", "Requests served fresh from the cache.", e.stats.hits.Load)
-	counter("cache_stale_hits_total", "Requests served stale while a refresh ran.", e.stats.staleHits.Load)
+	counter("cache_hits_total", "Requests served fresh from the cache.", func() uint64 { return e.results(resultHit) })
+	counter("cache_stale_hits_total", "Requests served stale while a refresh ran.", func() uint64 { return e.results(resultStale) })
 	counter("cache_stale_if_error_total", "Requests served stale because the origin failed.", e.stats.staleIfError.Load)
-	counter("cache_misses_total", "Requests that needed the origin.", e.stats.misses.Load)
+	counter("cache_misses_total", "Requests that needed the origin.", func() uint64 { return e.results(resultMiss) })
 	counter("requests_rejected_total", "Requests refused before the cache: unknown host, bad target.", e.stats.rejected.Load)
 	counter("origin_fetches_total", "Requests sent to the origin.", e.stats.originFetches.Load)
 	counter("fill_rejoins_total", "Confirmed reads that waited for a second fill: the one they joined had asked the origin before they arrived.", e.stats.rejoins.Load)

@@ -144,18 +144,12 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		}
 	}
 	if ok && !soft && e.usable(site, entry, now) {
-		e.stats.hits.Add(1)
-		if !again {
-			site.metrics.results[resultHit].Add(1)
-		}
+		site.metrics.result(resultHit, again)
 		e.serveOrForward(ctx, site, path, entry, now, statusHit)
 		return
 	}
 	if ok && e.servableWhileRefreshing(site, entry, soft, now) {
-		e.stats.staleHits.Add(1)
-		if !again {
-			site.metrics.results[resultStale].Add(1)
-		}
+		site.metrics.result(resultStale, again)
 		cs := statusStaleWhileRevalidate
 		if soft {
 			cs = statusSoftPurged
@@ -165,10 +159,7 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		e.refreshInBackground(site, full, full[:primary], path, ctx, entry)
 		return
 	}
-	e.stats.misses.Add(1)
-	if !again { // a second look of one request is not a second request
-		site.metrics.results[resultMiss].Add(1)
-	}
+	site.metrics.result(resultMiss, again)
 	full := string(key)
 	if e.knownTooBig(full, now) {
 		e.streamThrough(ctx, site, path, "too-big") // no fill: it would fetch twice

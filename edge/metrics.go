@@ -33,6 +33,24 @@ type siteMetrics struct {
 	results  [resultCount]atomic.Uint64
 }
 
+// result counts a lookup's result; a second look of one request (again)
+// is not a second request.
+func (m *siteMetrics) result(r int, again bool) {
+	if !again {
+		m.results[r].Add(1)
+	}
+}
+
+// results sums a result over the sites: the edge's totals are derived,
+// not counted twice on the request path.
+func (e *Edge) results(r int) uint64 {
+	n := uint64(0)
+	for _, site := range e.sites.all {
+		n += site.metrics.results[r].Load()
+	}
+	return n
+}
+
 // count records a request the site answered.
 func (m *siteMetrics) count(ctx *fasthttp.RequestCtx) {
 	method := 2

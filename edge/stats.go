@@ -4,8 +4,9 @@ import "sync/atomic"
 
 // stats are the edge's counters (exported as metrics by the admin server).
 type stats struct {
-	hits, staleHits, staleIfError, misses, rejected atomic.Uint64
-	originFetches, backgroundRefreshes, panics      atomic.Uint64
+	// hits, stale hits and misses are the sites' (metrics.go), summed.
+	staleIfError, rejected                     atomic.Uint64
+	originFetches, backgroundRefreshes, panics atomic.Uint64
 	// originErrors counts origin requests that got no answer; collapsed
 	// the requests served by a fill another request made.
 	originErrors, collapsed atomic.Uint64
@@ -33,8 +34,8 @@ type Stats struct {
 // Stats returns the current counters.
 func (e *Edge) Stats() Stats {
 	return Stats{
-		Hits: e.stats.hits.Load(), StaleHits: e.stats.staleHits.Load(), StaleIfError: e.stats.staleIfError.Load(),
-		Misses: e.stats.misses.Load(), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
+		Hits: e.results(resultHit), StaleHits: e.results(resultStale), StaleIfError: e.stats.staleIfError.Load(),
+		Misses: e.results(resultMiss), Rejected: e.stats.rejected.Load(), OriginFetches: e.stats.originFetches.Load(),
 		BackgroundRefreshes: e.stats.backgroundRefreshes.Load(), Panics: e.stats.panics.Load(),
 		FillRequests: e.stats.fillRequests.Load(), Rejoins: e.stats.rejoins.Load(),
 	}
