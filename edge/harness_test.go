@@ -163,6 +163,7 @@ func (te *testEdge) serve() {
 	t.Cleanup(func() {
 		te.client.CloseIdleConnections()
 		srv.Shutdown()
+		ln.Close() // a Shutdown before Serve began would leave it serving
 		<-done
 		te.edge.Close()
 	})

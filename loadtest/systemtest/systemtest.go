@@ -52,7 +52,11 @@ func Start(t testing.TB, c edge.Consistency) System {
 		}
 		done := make(chan struct{})
 		go func() { srvServe(ln); close(done) }()
-		t.Cleanup(func() { shutdown(); <-done })
+		t.Cleanup(func() {
+			shutdown()
+			ln.Close() // a shutdown before Serve began would leave it serving
+			<-done
+		})
 		return "http://" + ln.Addr().String()
 	}
 	s3srv := s3.NewServer(h, s3.ServerConfig{})

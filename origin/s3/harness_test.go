@@ -81,6 +81,7 @@ func startServerIn(t *testing.T, dir string, sc s3.ServerConfig, opts ...serverO
 	t.Cleanup(func() {
 		ts.transport.CloseIdleConnections()
 		srv.Shutdown()
+		ln.Close() // a Shutdown before Serve began would leave it serving
 		<-done
 		store.Close()
 	})
