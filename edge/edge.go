@@ -28,7 +28,8 @@ type Config struct {
 	FetchTimeout time.Duration
 	// Logger gets errors, and the access log when AccessLogEvery > 0.
 	Logger *zap.Logger
-	// AccessLogEvery logs one request in N (0: no access log).
+	// AccessLogEvery logs one request in N, drawn at random (0: no access
+	// log; 1: every request).
 	AccessLogEvery uint64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -57,11 +58,14 @@ type Edge struct {
 	// refreshing marks keys with a background revalidation running.
 	refreshing syncSet
 	vary       *memo[[]string] // primary key → the names it varies by
+	varied     atomic.Bool     // a response has varied: the memo may hold names
 	// tooBig remembers keys of objects over MaxObjectSize (key → when).
 	tooBig *memo[time.Time]
 	log    *zap.Logger
 	stats  stats
-	reqs   atomic.Uint64
+	// wallClock: Now is time.Now, so a request's time is the one fasthttp
+	// read when the request arrived (requestTime) and no second read.
+	wallClock bool
 	// degraded: the purge bus cannot vouch that no purge is missed, so
 	// hits of purge-mode sites are revalidated (purge.go).
 	degraded atomic.Bool
@@ -116,7 +120,8 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 30 * time.Second
 	}
-	if cfg.Now == nil {
+	wallClock := cfg.Now == nil
+	if wallClock {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
@@ -149,7 +154,7 @@ func New(cfg Config, o Origin) (*Edge, error) {
 	return &Edge{
 		originLatency: latency, originOK: latency.WithLabelValues("ok"), originErr: latency.WithLabelValues("error"),
 		httpsPort: httpsPortSuffix(cfg.HTTPSPort),
-		cfg:       cfg, sites: s, cache: c, log: cfg.Logger,
+		cfg:       cfg, sites: s, cache: c, log: cfg.Logger, wallClock: wallClock,
 		origin: o, upstream: &upstreamOrigin{client: cfg.HTTPClient},
 		vary: newMemo[[]string](cfg.VaryKeys), tooBig: newMemo[time.Time](cfg.TooBigKeys),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -33,7 +34,9 @@ func (e *Edge) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 		}
 		site.metrics.count(ctx)
 	}
-	if every := e.cfg.AccessLogEvery; every > 0 && e.reqs.Add(1)%every == 0 {
+	// A random draw samples the access log: a shared request counter
+	// would be a cache line every core writes on every request.
+	if every := e.cfg.AccessLogEvery; every > 0 && (every == 1 || rand.Uint64N(every) == 0) {
 		e.accessLog(ctx)
 	}
 }
@@ -120,7 +123,7 @@ func (e *Edge) siteOf(ctx *fasthttp.RequestCtx) (*Site, *failure) {
 // second look of a waiter that found the fill it joined was for another
 // variant: it does not look a third time.
 func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
-	now := e.cfg.Now()
+	now := e.requestTime(ctx)
 	path := requestPath(ctx)
 	kb := keyBufs.Get().(*[]byte)
 	key := appendKey((*kb)[:0], site, path, keyQuery(ctx, site, path))
@@ -144,12 +147,12 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		}
 	}
 	if ok && !soft && e.usable(site, entry, now) {
-		site.metrics.result(resultHit, again)
+		site.metrics.result(ctx, resultHit, again)
 		e.serveOrForward(ctx, site, path, entry, now, statusHit)
 		return
 	}
 	if ok && e.servableWhileRefreshing(site, entry, soft, now) {
-		site.metrics.result(resultStale, again)
+		site.metrics.result(ctx, resultStale, again)
 		cs := statusStaleWhileRevalidate
 		if soft {
 			cs = statusSoftPurged
@@ -159,13 +162,23 @@ func (e *Edge) lookup(ctx *fasthttp.RequestCtx, site *Site, again bool) {
 		e.refreshInBackground(site, full, full[:primary], path, ctx, entry)
 		return
 	}
-	site.metrics.result(resultMiss, again)
+	site.metrics.result(ctx, resultMiss, again)
 	full := string(key)
 	if e.knownTooBig(full, now) {
 		e.streamThrough(ctx, site, path, "too-big") // no fill: it would fetch twice
 		return
 	}
 	e.fillAndServe(ctx, site, full, full[:primary], path, entry, again)
+}
+
+// requestTime is when the request arrived, on the edge's clock.
+func (e *Edge) requestTime(ctx *fasthttp.RequestCtx) time.Time {
+	if e.wallClock {
+		if t := ctx.Time(); !t.IsZero() {
+			return t
+		}
+	}
+	return e.cfg.Now()
 }
 
 // usable: a fresh entry that needs no revalidation.

@@ -24,21 +24,46 @@ const (
 var resultNames = [resultCount]string{"hit", "stale", "miss", "pass"}
 
 // siteMetrics count one site's requests for /metrics with atomic adds on
-// the request path: no label is looked up per request.
+// the request path: no label is looked up per request. The counters are
+// sharded by connection, each shard on cache lines of its own, so that
+// requests served on different cores do not contend for one line; the
+// shards are summed when read.
 type siteMetrics struct {
+	shards [metricShards]siteCounters
+}
+
+// metricShards is a power of two above the cores an edge usually has.
+const metricShards = 16
+
+type siteCounters struct {
 	// requests by method (GET, HEAD, other) and status class (1xx to
 	// 5xx, other).
 	requests [3][6]atomic.Uint64
 	bytes    atomic.Uint64 // response bodies, by Content-Length
 	results  [resultCount]atomic.Uint64
+	_        [256 - (3*6+1+resultCount)*8]byte // to a multiple of the cache line
+}
+
+// of is the shard a request's connection counts in.
+func (m *siteMetrics) of(ctx *fasthttp.RequestCtx) *siteCounters {
+	return &m.shards[ctx.ConnID()%metricShards]
 }
 
 // result counts a lookup's result; a second look of one request (again)
 // is not a second request.
-func (m *siteMetrics) result(r int, again bool) {
+func (m *siteMetrics) result(ctx *fasthttp.RequestCtx, r int, again bool) {
 	if !again {
-		m.results[r].Add(1)
+		m.of(ctx).results[r].Add(1)
 	}
+}
+
+// sum adds up one counter over the shards.
+func (m *siteMetrics) sum(counter func(*siteCounters) *atomic.Uint64) uint64 {
+	n := uint64(0)
+	for i := range m.shards {
+		n += counter(&m.shards[i]).Load()
+	}
+	return n
 }
 
 // results sums a result over the sites: the edge's totals are derived,
@@ -46,7 +71,7 @@ func (m *siteMetrics) result(r int, again bool) {
 func (e *Edge) results(r int) uint64 {
 	n := uint64(0)
 	for _, site := range e.sites.all {
-		n += site.metrics.results[r].Load()
+		n += site.metrics.sum(func(c *siteCounters) *atomic.Uint64 { return &c.results[r] })
 	}
 	return n
 }
@@ -64,8 +89,9 @@ func (m *siteMetrics) count(ctx *fasthttp.RequestCtx) {
 	if class < 0 || class > 4 {
 		class = 5
 	}
-	m.requests[method][class].Add(1)
-	m.bytes.Add(uint64(bodyBytes(ctx)))
+	c := m.of(ctx)
+	c.requests[method][class].Add(1)
+	c.bytes.Add(uint64(bodyBytes(ctx)))
 }
 
 // bodyBytes is the size of the response body sent: none for HEAD, the
@@ -102,16 +128,16 @@ func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
 	classes := [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
 	for _, site := range c.e.sites.all {
 		m, name := site.metrics, site.Hosts[0]
-		for i := range m.requests {
-			for j := range m.requests[i] {
-				if n := m.requests[i][j].Load(); n > 0 {
+		for i := range 3 {
+			for j := range 6 {
+				if n := m.sum(func(c *siteCounters) *atomic.Uint64 { return &c.requests[i][j] }); n > 0 {
 					ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), name, methods[i], classes[j])
 				}
 			}
 		}
-		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.CounterValue, float64(m.bytes.Load()), name)
-		for r := range m.results {
-			ch <- prometheus.MustNewConstMetric(resultsDesc, prometheus.CounterValue, float64(m.results[r].Load()), name, resultNames[r])
+		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.CounterValue, float64(m.sum(func(c *siteCounters) *atomic.Uint64 { return &c.bytes })), name)
+		for r := range resultCount {
+			ch <- prometheus.MustNewConstMetric(resultsDesc, prometheus.CounterValue, float64(m.sum(func(c *siteCounters) *atomic.Uint64 { return &c.results[r] })), name, resultNames[r])
 		}
 	}
 }

@@ -65,7 +65,7 @@ func (c *cancelOnClose) Close() error {
 // succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the
 // Location and Content-Location URIs of the same site.
 func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
-	site.metrics.results[resultPass].Add(1)
+	site.metrics.result(ctx, resultPass, false)
 	path := requestPath(ctx)
 	target := strings.TrimSuffix(site.upstream.String(), "/") + string(path)
 	if q := requestQuery(ctx); len(q) > 0 {

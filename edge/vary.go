@@ -13,12 +13,22 @@ import (
 // the first response for a primary key and looked up before the cache, in
 // a memo of Config.VaryKeys primary keys.
 
+// Until a response has varied, no request asks the memo (a shard lock and
+// a map probe per hit otherwise).
 func (e *Edge) varyOf(primary []byte) []string {
+	if !e.varied.Load() {
+		return nil
+	}
 	names, _ := e.vary.get(b2s(primary))
 	return names
 }
 
-func (e *Edge) learnVary(primary string, names []string) { e.vary.set(primary, names) }
+func (e *Edge) learnVary(primary string, names []string) {
+	e.vary.set(primary, names)
+	if len(names) > 0 {
+		e.varied.Store(true) // after the set: a request that sees it sees the names
+	}
+}
 
 // appendVary adds to the key the value ctx's request selects of each
 // field a response varies by (variantValue).
