@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,11 +28,15 @@ type AdminOptions struct {
 	// LogLevel, when set, serves /loglevel: GET says the level, PUT
 	// {"level":"debug"} changes it while the process runs.
 	LogLevel http.Handler
+	// Profiling serves Go's profiles at /debug/pprof/ (CPU, heap,
+	// goroutines, mutex and block contention, execution traces): off by
+	// default, since a profile costs CPU and shows the process's insides.
+	Profiling bool
 }
 
 // AdminHandler serves /healthz (the process is up), /readyz (it can serve,
 // and the state of its purge bus), /metrics (Prometheus, from the edge's
-// own registry) and the purge API.
+// own registry), the purge API, and /debug/pprof/ when asked.
 func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 	reg := prometheus.NewRegistry()
 	counter := func(name, help string, v func() uint64) {
@@ -95,6 +100,13 @@ func (e *Edge) AdminHandler(opts AdminOptions) http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if opts.Profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	if opts.Purge != nil {
 		mux.Handle("/v1/purge", opts.Purge)
 	}

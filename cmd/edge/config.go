@@ -27,18 +27,24 @@ type config struct {
 	// OriginRegion and OriginVirtualHosted describe the -origin endpoint
 	// when it is S3; its key pair comes from EDGE_ORIGIN_ACCESS_KEY_ID and
 	// EDGE_ORIGIN_SECRET_ACCESS_KEY only, never from a file.
-	OriginRegion        string      `yaml:"origin_region"`
-	OriginVirtualHosted bool        `yaml:"origin_virtual_hosted"`
-	CacheBytes          int64       `yaml:"cache_bytes"`
-	MaxObjectSize       int64       `yaml:"max_object_size"`
-	VaryKeys            int         `yaml:"vary_keys"`
-	TooBigKeys          int         `yaml:"too_big_keys"`
-	AccessLogEvery      uint64      `yaml:"access_log_every"`
-	MaxConnsPerIP       int         `yaml:"max_conns_per_ip"`
-	LogLevel            string      `yaml:"log_level"`
-	LogFormat           string      `yaml:"log_format"` // json (default) or console
-	PublicBuckets       []string    `yaml:"public_buckets"`
-	Sites               []edge.Site `yaml:"sites"`
+	OriginRegion        string `yaml:"origin_region"`
+	OriginVirtualHosted bool   `yaml:"origin_virtual_hosted"`
+	CacheBytes          int64  `yaml:"cache_bytes"`
+	MaxObjectSize       int64  `yaml:"max_object_size"`
+	VaryKeys            int    `yaml:"vary_keys"`
+	TooBigKeys          int    `yaml:"too_big_keys"`
+	AccessLogEvery      uint64 `yaml:"access_log_every"`
+	MaxConnsPerIP       int    `yaml:"max_conns_per_ip"`
+	LogLevel            string `yaml:"log_level"`
+	LogFormat           string `yaml:"log_format"` // json (default) or console
+	// AdminPprof serves Go's profiles on the admin port (/debug/pprof/).
+	AdminPprof bool `yaml:"admin_pprof"`
+	// GOMAXPROCS is how many cores run Go code at once (0: every core the
+	// process may use, Go's default). Fewer than the machine has shortens
+	// the tail when the edge shares its cores with other busy processes.
+	GOMAXPROCS    int         `yaml:"gomaxprocs"`
+	PublicBuckets []string    `yaml:"public_buckets"`
+	Sites         []edge.Site `yaml:"sites"`
 
 	busconfig.Config `yaml:",inline"`
 	// BusSilence is how long without an origin heartbeat makes the bus

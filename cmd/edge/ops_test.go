@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecdn/edge/internal/childenv"
 	"github.com/edgecdn/edge/purge/redistest"
 )
 
@@ -238,5 +241,61 @@ func TestHealthcheck(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := healthcheck([]string{"http://" + down + "/healthz"}, &stderr); code != 1 || !strings.Contains(stderr.String(), "edge healthcheck") {
 		t.Errorf("nothing listening: %d %q", code, stderr.String())
+	}
+}
+
+// gomaxprocs sets how many cores run Go code, which /metrics and the
+// start line report, and admin_pprof serves the profiles; the process is
+// the built command, since GOMAXPROCS is the whole process's.
+func TestGOMAXPROCSAndProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(cfg, []byte("gomaxprocs: 1\nadmin_pprof: true\npublic_buckets: [public]\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644)
+	cmd := exec.Command(binary(t, "edge"), "-config", cfg, "-listen", "127.0.0.1:0", "-tls-listen", "", "-admin", "127.0.0.1:0", "-s3", "", "-data", filepath.Join(dir, "data"))
+	cmd.Env = childenv.Clean()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	type serving struct {
+		Msg, Admin string
+		GOMAXPROCS int
+	}
+	started := make(chan serving, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line serving
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "edge serving" {
+				started <- line
+			}
+		}
+	}()
+	var s serving
+	select {
+	case s = <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the edge did not start")
+	}
+	if s.GOMAXPROCS != 1 {
+		t.Errorf("start line: gomaxprocs %d, want 1", s.GOMAXPROCS)
+	}
+	if resp, body := httpGet(t, "http://"+s.Admin+"/metrics", ""); resp.StatusCode != 200 || !strings.Contains(body, "\ngo_sched_gomaxprocs_threads 1\n") || !strings.Contains(body, "\nprocess_cpu_seconds_total ") {
+		t.Errorf("/metrics: %d, without go_sched_gomaxprocs_threads 1 or process_cpu_seconds_total", resp.StatusCode)
+	}
+	if resp, body := httpGet(t, "http://"+s.Admin+"/debug/pprof/cmdline", ""); resp.StatusCode != 200 || !strings.Contains(body, "edge") {
+		t.Errorf("/debug/pprof/cmdline: %d %q", resp.StatusCode, body)
+	}
+}
+
+// Profiles are off unless admin_pprof asks for them.
+func TestProfilesOffByDefault(t *testing.T) {
+	a, _ := startAllInOne(t)
+	if resp, _ := httpGet(t, "http://"+a.Admin+"/debug/pprof/", ""); resp.StatusCode != 404 {
+		t.Errorf("/debug/pprof/ without admin_pprof: %d, want 404", resp.StatusCode)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/edgecdn/edge/origin/s3"
 	"github.com/edgecdn/edge/purge"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // addrs are the bound addresses, for tests that listen on port 0.
@@ -62,6 +64,12 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return err
 	}
 	defer log.Sync()
+	if cfg.GOMAXPROCS < 0 {
+		return fmt.Errorf("gomaxprocs is %d: give the number of cores to run on, or 0 for all the process may use", cfg.GOMAXPROCS)
+	}
+	if cfg.GOMAXPROCS > 0 {
+		runtime.GOMAXPROCS(cfg.GOMAXPROCS)
+	}
 
 	// The origin: the embedded store, or a remote endpoint.
 	var o edge.Origin
@@ -198,6 +206,8 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		pb.admin.Collectors = append(pb.admin.Collectors, tlsSrv.collectors()...)
 	}
 	pb.admin.LogLevel = level
+	pb.admin.Profiling = cfg.AdminPprof
+	pb.admin.Collectors = append(pb.admin.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var s3h *s3.Handler // the embedded store's S3 API, when it has one
 	if store != nil {
 		if err := origin.EnsureBuckets(ctx, store, cfg.PublicBuckets); err != nil {
@@ -244,7 +254,7 @@ func runListening(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		}
 	}
 
-	log.Info("edge serving", zap.String("edge", bound.Edge), zap.String("https", bound.HTTPS), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
+	log.Info("edge serving", zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.String("edge", bound.Edge), zap.String("https", bound.HTTPS), zap.String("admin", bound.Admin), zap.String("s3", bound.S3), zap.String("data", cfg.Data))
 	fmt.Fprintf(stdout, "edge on %s, HTTPS on %s, admin on %s, S3 API on %s\n", bound.Edge, orNone(bound.HTTPS), bound.Admin, orNone(bound.S3))
 	if ready != nil {
 		ready(bound)

@@ -356,7 +356,7 @@ func TestShippedConfigLoads(t *testing.T) {
 
 // A negative bound is refused with the field to fix, not read as a default.
 func TestNegativeBoundsRefused(t *testing.T) {
-	for _, field := range []string{"vary_keys", "too_big_keys", "cache_bytes", "max_object_size"} {
+	for _, field := range []string{"vary_keys", "too_big_keys", "cache_bytes", "max_object_size", "gomaxprocs"} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "edge.yaml")
 		if err := os.WriteFile(path, []byte(field+": -1\nsites:\n  - hosts: [localhost]\n    bucket: public\n"), 0o644); err != nil {
