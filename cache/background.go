@@ -2,8 +2,9 @@ package cache
 
 import "time"
 
-// background admits entries (pending.go) and, every second, forgets
-// expired fences and rules and sweeps purged entries.
+// background admits entries (pending.go) and, every second, ends the
+// retention of entries (expiry.go), forgets expired fences and rules and
+// sweeps purged entries.
 func (c *Cache) background() {
 	defer close(c.done)
 	tick := time.NewTicker(time.Second)
@@ -16,6 +17,7 @@ func (c *Cache) background() {
 		case <-c.kick:
 			c.settle()
 		case <-tick.C:
+			c.expire(time.Now())
 			c.objects.expire(c.cfg.Now())
 			c.expireRules(c.cfg.Now())
 			if start := time.Now(); start.After(nextSweep) && c.sweepWanted.Swap(false) {

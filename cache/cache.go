@@ -22,8 +22,8 @@ type Config struct {
 	// BufferItems is the size of ristretto's Get buffers. Default 64.
 	BufferItems int64
 	// Now is the clock entries' ages are judged by and purge rules and
-	// fences age by. Default time.Now. ristretto's retention timers always
-	// run on the wall clock.
+	// fences age by. Default time.Now. Retention always ends on the wall
+	// clock.
 	Now func() time.Time
 	// MaxRetention caps how long an entry is kept past its freshness
 	// lifetime (for stale serving and revalidation), and is how long purge
@@ -109,6 +109,11 @@ type Cache struct {
 	seq     atomic.Uint64
 	purgeMu sync.Mutex
 
+	// expiry ends retention; wallSecond is the wall clock's second as the
+	// background goroutine last read it (expiry.go).
+	expiry     expiryWheel
+	wallSecond atomic.Int64
+
 	sweepWanted atomic.Bool
 	kick        chan struct{} // asks the background goroutine to drain pending
 	stop        chan struct{}
@@ -144,8 +149,10 @@ type item struct {
 	submitted atomic.Bool
 
 	cost int64
-	// expires is the end of retention on the wall clock (ristretto's TTL).
-	expires time.Time
+	// expires is the end of retention on the wall clock, and expiresSec
+	// the second it falls in, rounded up (expiry.go).
+	expires    time.Time
+	expiresSec int64
 }
 
 // New builds a Cache and starts its background goroutine; Close stops it.
@@ -162,6 +169,7 @@ func New(cfg Config) (*Cache, error) {
 	}
 	c.pending.init()
 	c.objects.init()
+	c.wallSecond.Store(time.Now().Unix())
 	c.rules.Store(&ruleSet{})
 	c.store, err = ristretto.NewCache(&ristretto.Config[string, *item]{
 		NumCounters: conf.NumCounters,
@@ -254,8 +262,8 @@ func (c *Cache) find(key string, least verdict) (*item, verdict) {
 // purged by key, by rule, or deleted; only as soft-purged if a soft purge
 // covers it.
 func (c *Cache) judge(it *item) verdict {
-	if it.dead.Load() {
-		return purged
+	if it.dead.Load() || it.expiresSec <= c.wallSecond.Load() {
+		return purged // an ended retention is not a purge: it stays undead
 	}
 	rs := c.rules.Load()
 	o := it.obj
@@ -345,10 +353,10 @@ func (c *Cache) Set(f Fence, e *Entry) bool {
 		c.stats.fenced.Add(1)
 		return false
 	}
-	ttl := c.retention(e, c.cfg.Now())
+	expires := time.Now().Add(c.retention(e, c.cfg.Now()))
 	it := &item{
 		entry: e, obj: obj, seq: f.seq, epoch: f.epoch, gen: e.Generation,
-		cost: e.Cost(), expires: time.Now().Add(ttl),
+		cost: e.Cost(), expires: expires, expiresSec: expirySecond(expires),
 	}
 	// Purges from now on have a higher sequence than rs.last and f.seq, so
 	// Get checks the item against them. Soft purges by key and soft All
@@ -392,6 +400,7 @@ func (c *Cache) release(it *item) {
 	if it.submitted.Load() {
 		c.stats.entries.Add(-1)
 		c.stats.bytes.Add(-it.cost)
+		c.expiry.remove(it)
 	}
 	c.objects.release(objectID{it.entry.Bucket, it.entry.Object}, it.obj)
 }

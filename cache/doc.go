@@ -30,9 +30,11 @@
 //   - A purge is visible to the very next Get, on return from Purge.
 //   - A stored entry is visible to the very next Get, though ristretto
 //     admits entries asynchronously (see pending.go).
-//   - Retention (ristretto's TTL) is the rest of the freshness lifetime
-//     plus the longest stale window (and Config.RevalidateFor for entries
-//     with validators), capped by Config.MaxRetention past freshness.
+//   - Retention is the rest of the freshness lifetime plus the longest
+//     stale window (and Config.RevalidateFor for entries with validators),
+//     capped by Config.MaxRetention past freshness. It ends on the wall
+//     clock, within a second or two (expiry.go), not by ristretto's TTL,
+//     which reads the clock on every Get.
 //     Freshness itself is judged by the caller, from the Entry's fields and
 //     the injected clock: Get returns stale entries too.
 //

@@ -89,3 +89,50 @@ func TestRetention(t *testing.T) {
 		}
 	}
 }
+
+// An entry is gone once its retention ends on the wall clock: Get misses
+// it within a second or two, and the memory it cost is given back (counted
+// as an eviction); an entry that lives on is untouched, and so is a newer
+// Set of the key.
+func TestRetentionEndsOnTheWallClock(t *testing.T) {
+	t.Parallel()
+	c := newTestCache(t, Config{})
+	short := newEntry("short", "b", "short", 1)
+	short.InitialAge = 2 * time.Hour // stale on arrival, no window: one second
+	replaced := newEntry("replaced", "b", "replaced", 1)
+	replaced.InitialAge = 2 * time.Hour
+	long := newEntry("long", "b", "long", 1)
+	for _, e := range []*Entry{short, replaced, long} {
+		if !fill(c, e) {
+			t.Fatalf("%s not stored", e.Key)
+		}
+	}
+	settle(c)
+	newer := newEntry("replaced", "b", "replaced", 2)
+	if !fill(c, newer) {
+		t.Fatal("the newer entry not stored")
+	}
+	settle(c)
+	if e, ok := c.Get("short"); !ok || e != short {
+		t.Fatal("an entry missing before its retention ended")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().Entries > 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries 10 s after a retention of 1 s, want 2", c.Stats().Entries)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok := c.Get("short"); ok {
+		t.Error("an entry served after its retention")
+	}
+	if e, ok := c.Get("replaced"); !ok || e != newer {
+		t.Error("the end of an old entry's retention removed the newer entry of its key")
+	}
+	if e, ok := c.Get("long"); !ok || e != long {
+		t.Error("an entry within its retention is gone")
+	}
+	if st := c.Stats(); st.Evictions != 1 || st.Bytes != newer.Cost()+long.Cost() {
+		t.Errorf("stats %+v: want one eviction and the two entries' bytes", st)
+	}
+}

@@ -111,21 +111,23 @@ func (p *pendingTable) put(c *Cache, it *item) bool {
 // submit hands it to ristretto, with its pending shard's mutex held (so a
 // Delete or another Set of the key cannot interleave).
 func (c *Cache) submit(it *item) bool {
-	ttl := time.Until(it.expires)
-	if ttl <= 0 {
+	if !time.Now().Before(it.expires) {
 		return false
 	}
-	// Counted before the hand-over: once ristretto has the item, its OnExit
-	// may run at any moment and subtract it.
+	// Counted, and waiting for its retention to end, before the
+	// hand-over: once ristretto has the item, its OnExit may run at any
+	// moment and undo both.
 	it.submitted.Store(true)
 	c.stats.entries.Add(1)
 	c.stats.bytes.Add(it.cost)
-	if c.store.SetWithTTL(it.entry.Key, it, it.cost, ttl) {
+	c.expiry.add(it)
+	if c.store.Set(it.entry.Key, it, it.cost) {
 		return true
 	}
 	it.submitted.Store(false) // dropped: ristretto never saw it
 	c.stats.entries.Add(-1)
 	c.stats.bytes.Add(-it.cost)
+	c.expiry.remove(it)
 	return false
 }
 
@@ -207,19 +209,24 @@ func (p *pendingTable) delete(c *Cache, key string) {
 	c.store.Del(key)
 }
 
-// evict deletes a dead item from ristretto, unless a newer Set of its key
-// has replaced it or is under way (the shard's mutex keeps it from starting).
-func (p *pendingTable) evict(c *Cache, it *item) {
+// evict deletes a dead or expired item from ristretto, unless a newer Set
+// of its key has replaced it or is under way (the shard's mutex keeps it
+// from starting). It reports whether it deleted the item, and whether the
+// item may still reach ristretto (queued, not processed yet): then the
+// caller tries again later.
+func (p *pendingTable) evict(c *Cache, it *item) (deleted, retry bool) {
 	key := it.entry.Key
 	sh := p.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.closed || sh.items[key] != nil {
-		return
+	if cur := sh.items[key]; sh.closed || cur != nil && cur != it {
+		return false, false
 	}
 	if cur, ok := c.store.Get(key); ok && cur == it {
 		c.store.Del(key)
+		return true, false
 	}
+	return false, sh.items[key] == it && it.submitted.Load()
 }
 
 // close empties the map and refuses further Sets and Deletes.
