@@ -371,7 +371,9 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		}
 	}
 	originAge, ageSent := originAge(resp.Header)
-	meta := &entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent, rule: d.rule, consistency: d.consistency}
+	stored := new(storedEntry)
+	meta := &stored.meta
+	*meta = entryMeta{pairs: make([][2][]byte, len(spans)), ageSent: ageSent, rule: d.rule, consistency: d.consistency}
 	if d.browserCC != "" {
 		meta.browserCC = []byte(d.browserCC)
 	}
@@ -384,8 +386,10 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 	if meta.date, ok = policy.ParseHTTPDate(resp.Header.Get("Date")); !ok {
 		meta.date = e.cfg.Now().UTC().Truncate(time.Second)
 	}
-	meta.tmpl = e.headerTemplate(meta.pairs, meta.date)
-	return &cache.Entry{
+	if e.readTemplate(&stored.tmpl, meta.pairs, meta.date) {
+		meta.tmpl = &stored.tmpl
+	}
+	stored.entry = cache.Entry{
 		Key: key, Bucket: site.cacheID, Object: objectOf(site, req), Host: site.Hosts[0],
 		Tags: appendNew(resp.Tags, d.tags), Status: resp.Status, Header: raw, Body: body,
 		ETag: resp.ETag, LastModified: resp.LastMod, Generation: resp.Generation,
@@ -394,6 +398,16 @@ func (e *Edge) newEntry(site *Site, key string, req *fetchRequest, resp *originR
 		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		MustRevalidate: d.MustRevalidate, NoCache: d.NoCache, Meta: meta,
 	}
+	return &stored.entry
+}
+
+// storedEntry is a new entry with its meta and header template in one
+// allocation: a hit reads all three, and adjacent they cost fewer cache
+// misses than three objects apart.
+type storedEntry struct {
+	entry cache.Entry
+	meta  entryMeta
+	tmpl  fasthttp.ResponseHeader
 }
 
 // originAge is the origin's Age, when it sent a valid one (RFC 9111 §5.1:

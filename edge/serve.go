@@ -220,9 +220,19 @@ func appendCacheStatus(b []byte, cs cacheStatus, ttl int64, detail, rule string)
 // fields fasthttp will not parse, it is nil and the fields are set one
 // by one, under the server's own Date.
 func (e *Edge) headerTemplate(pairs [][2][]byte, date time.Time) *fasthttp.ResponseHeader {
+	t := new(fasthttp.ResponseHeader)
+	if !e.readTemplate(t, pairs, date) {
+		return nil
+	}
+	return t
+}
+
+// readTemplate builds the template in t, a zero header: false when it
+// cannot (see headerTemplate).
+func (e *Edge) readTemplate(t *fasthttp.ResponseHeader, pairs [][2][]byte, date time.Time) bool {
 	seed := e.seed.Load()
 	if seed == nil {
-		return nil
+		return false
 	}
 	block := append(make([]byte, 0, 256), "HTTP/1.1 200 OK\r\nDate: "...)
 	block = date.UTC().AppendFormat(block, http.TimeFormat)
@@ -233,14 +243,13 @@ func (e *Edge) headerTemplate(pairs [][2][]byte, date time.Time) *fasthttp.Respo
 	// A length, so that the parser does not take the response as one
 	// that ends with its connection; writing sets the body's.
 	block = append(block, "Content-Length: 0\r\n\r\n"...)
-	t := new(fasthttp.ResponseHeader)
 	seed.CopyTo(t)
 	if err := t.Read(bufio.NewReaderSize(bytes.NewReader(block), len(block)+16)); err != nil {
-		return nil
+		return false
 	}
 	t.SetStatusMessage(nil)             // the status code's own reason phrase, whatever the code
 	t.Del(fasthttp.HeaderContentLength) // the body's length is set when written; a 304 sends none
-	return t
+	return true
 }
 
 // serveOrForward answers ctx from entry, or, when only the origin can
