@@ -220,6 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		close(printed)
 	}
 	r.drive(ctx)
+	r.http.CloseIdleConnections() // the edges need not wait for them when they stop
 	close(done)
 	<-printed // the last line is written before Run returns
 	return r.result(time.Since(start)), nil
