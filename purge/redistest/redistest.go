@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecdn/edge/certs/certstest"
 	"github.com/edgecdn/edge/internal/proclog"
 
 	"github.com/redis/go-redis/v9"
@@ -93,11 +95,13 @@ func StartWith(t testing.TB, opts Options) *Server {
 	s := &Server{t: t, opts: opts, bin: bin, dir: t.TempDir()}
 	s.log = filepath.Join(s.dir, "redis.log")
 	if opts.TLS {
-		cfg, err := writeCerts(s.dir)
-		if err != nil {
+		// ca.crt, and server.crt and server.key for 127.0.0.1.
+		ca := certstest.New(t)
+		ca.Issue(t, s.dir, "server", "127.0.0.1", "localhost")
+		if err := os.WriteFile(filepath.Join(s.dir, "ca.crt"), ca.PEM(), 0o600); err != nil {
 			t.Fatalf("redistest: TLS certificates: %v", err)
 		}
-		s.tlsConfig = cfg
+		s.tlsConfig = &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	}
 	t.Cleanup(s.stop)
 
