@@ -9,19 +9,25 @@ import (
 	"time"
 )
 
-// A file written in place, or replaced by renaming another over it, calls
-// back once it settles; a file nobody watches does not.
-func TestWatch(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "watched.yaml")
-	os.WriteFile(f, []byte("a"), 0o644)
+// watch watches f until the test ends; each callback sends on the channel.
+func watch(t *testing.T, f string) <-chan struct{} {
 	changed := make(chan struct{}, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- Watch(ctx, []string{f}, func() { changed <- struct{}{} }, func(err error) { t.Errorf("watcher: %v", err) })
 	}()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
+	return changed
+}
+
+// A file written in place, or replaced by renaming another over it, calls
+// back once it settles; a file nobody watches does not.
+func TestWatch(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "watched.yaml")
+	os.WriteFile(f, []byte("a"), 0o644)
+	changed := watch(t, f)
 	// The watcher adds the directory on its own goroutine: write until it
 	// reports, then each change must be reported.
 	deadline := time.Now().Add(5 * time.Second)
@@ -74,13 +80,7 @@ func TestWatchSymlinkSwap(t *testing.T) {
 	os.Symlink("..v1", filepath.Join(dir, "..data"))
 	f := filepath.Join(dir, "tls.crt")
 	os.Symlink(filepath.Join("..data", "tls.crt"), f)
-	changed := make(chan struct{}, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Watch(ctx, []string{f}, func() { changed <- struct{}{} }, func(err error) { t.Errorf("watcher: %v", err) })
-	}()
-	defer func() { cancel(); <-done }()
+	changed := watch(t, f)
 	// Swap versions until the watcher (started on its own goroutine)
 	// reports one; each swap is a change.
 	deadline := time.Now().Add(5 * time.Second)
