@@ -149,9 +149,8 @@ type item struct {
 	submitted atomic.Bool
 
 	cost int64
-	// expires is the end of retention on the wall clock, and expiresSec
-	// the second it falls in, rounded up (expiry.go).
-	expires    time.Time
+	// expiresSec is the wall-clock second retention ends in, rounded up
+	// (expiry.go).
 	expiresSec int64
 }
 
@@ -356,7 +355,7 @@ func (c *Cache) Set(f Fence, e *Entry) bool {
 	expires := time.Now().Add(c.retention(e, c.cfg.Now()))
 	it := &item{
 		entry: e, obj: obj, seq: f.seq, epoch: f.epoch, gen: e.Generation,
-		cost: e.Cost(), expires: expires, expiresSec: expirySecond(expires),
+		cost: e.Cost(), expiresSec: expirySecond(expires),
 	}
 	// Purges from now on have a higher sequence than rs.last and f.seq, so
 	// Get checks the item against them. Soft purges by key and soft All

@@ -32,6 +32,9 @@ func expirySecond(expires time.Time) int64 {
 	return s
 }
 
+// expired: its retention has ended by now.
+func (it *item) expired(now time.Time) bool { return now.Unix() >= it.expiresSec }
+
 func (w *expiryWheel) add(it *item) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

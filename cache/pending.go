@@ -111,7 +111,7 @@ func (p *pendingTable) put(c *Cache, it *item) bool {
 // submit hands it to ristretto, with its pending shard's mutex held (so a
 // Delete or another Set of the key cannot interleave).
 func (c *Cache) submit(it *item) bool {
-	if !time.Now().Before(it.expires) {
+	if it.expired(time.Now()) {
 		return false
 	}
 	// Counted, and waiting for its retention to end, before the
@@ -177,7 +177,7 @@ func (p *pendingTable) drain(c *Cache) {
 				p.n.Add(-1)
 			case c.submit(it):
 				// stays until the next round has waited for it
-			case !time.Now().Before(it.expires):
+			case it.expired(time.Now()):
 				delete(sh.items, key)
 				p.n.Add(-1)
 				c.release(it)
