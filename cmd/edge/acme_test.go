@@ -101,6 +101,11 @@ func TestACMEWithPebble(t *testing.T) {
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
 			t.Parallel()
+			// Names of their own per run: certmagic queues renewals in one
+			// job list per process, by name, and drops a job whose name
+			// is queued already, so the other run's edge would renew and
+			// this one never.
+			site, shops := challenge+".secure.test", challenge+".shops.test"
 			httpLn, tlsLn := loopback(t), loopback(t)
 			peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(httpLn.Addr()), TLSPort: portOf(tlsLn.Addr()), Validity: 8 * time.Second})
 			dir := t.TempDir()
@@ -112,31 +117,31 @@ acme:
   ca_root: `+peb.CAFile+`
   challenges: [`+challenge+`]
   renew_check_interval: 1s
-  on_demand: ["*.shops.test"]
+  on_demand: ["*.`+shops+`"]
 sites:
-  - hosts: [secure.test]
+  - hosts: [`+site+`]
     bucket: public
     tls: {acme: true}
 `), 0o644)
 			a := acmeEdge(t, path, filepath.Join(dir, "data"), httpLn, tlsLn)
 			putPublic(t, a, filepath.Join(dir, "data"), "doc", "ordered")
 			roots := peb.Roots(t)
-			first := waitServed(t, a.HTTPS, "secure.test", "", roots, 60*time.Second) // the handshake fails until then
-			if resp, body := get(t, httpsClient(a.HTTPS, roots), "https://secure.test/doc"); resp.StatusCode != 200 || body != "ordered" {
-				t.Fatalf("https://secure.test/doc: %d %q", resp.StatusCode, body)
+			first := waitServed(t, a.HTTPS, site, "", roots, 60*time.Second) // the handshake fails until then
+			if resp, body := get(t, httpsClient(a.HTTPS, roots), "https://"+site+"/doc"); resp.StatusCode != 200 || body != "ordered" {
+				t.Fatalf("https://%s/doc: %d %q", site, resp.StatusCode, body)
 			}
 			// A name no site lists gets nothing, and is never ordered;
 			// one the on-demand allow-list admits is, at its first
 			// handshake.
-			for _, name := range []string{"attacker.test", "a.b.shops.test"} {
+			for _, name := range []string{"attacker.test", "a.b." + shops} {
 				for _, protos := range [][]string{nil, {"acme-tls/1"}} { // a TLS-ALPN-01 handshake too
 					if _, err := tls.Dial("tcp", a.HTTPS, &tls.Config{ServerName: name, NextProtos: protos, InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
 						t.Errorf("%s %v, neither listed nor allowed: %v", name, protos, err)
 					}
 				}
 			}
-			waitServed(t, a.HTTPS, "cafe.shops.test", "", roots, 60*time.Second)
-			waitServed(t, a.HTTPS, "secure.test", first, roots, 60*time.Second) // renewed ahead of expiry
+			waitServed(t, a.HTTPS, "cafe."+shops, "", roots, 60*time.Second)
+			waitServed(t, a.HTTPS, site, first, roots, 60*time.Second) // renewed ahead of expiry
 		})
 	}
 }
