@@ -18,6 +18,29 @@ import (
 
 // acmeEdge runs an edge on config path with pre-bound listeners (the
 // ports Pebble validates on) until the test ends.
+// acmeDir is a test's directory for edges that order certificates. It
+// is removed once the test's edges have stopped, trying again for a
+// while: certmagic runs renewals in one job list per process, which an
+// edge that stops cannot wait for, so a renewal may still write its
+// storage (a lock file, say) during the first removal.
+func acmeDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "edge-acme-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for err := os.RemoveAll(dir); err != nil; err = os.RemoveAll(dir) {
+			if time.Now().After(deadline) {
+				t.Errorf("removing %s: %v", dir, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
 func acmeEdge(t *testing.T, path, data string, httpLn, tlsLn net.Listener) addrs {
 	t.Helper()
 	pre := map[string]net.Listener{httpLn.Addr().String(): httpLn, tlsLn.Addr().String(): tlsLn}
@@ -108,7 +131,7 @@ func TestACMEWithPebble(t *testing.T) {
 			site, shops := challenge+".secure.test", challenge+".shops.test"
 			httpLn, tlsLn := loopback(t), loopback(t)
 			peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(httpLn.Addr()), TLSPort: portOf(tlsLn.Addr()), Validity: 8 * time.Second})
-			dir := t.TempDir()
+			dir := acmeDir(t)
 			path := filepath.Join(dir, "edge.yaml")
 			os.WriteFile(path, []byte(`public_buckets: [public]
 acme:
@@ -154,7 +177,7 @@ func TestACMESharedStorageOrdersOnce(t *testing.T) {
 	rds := redistest.Start(t)
 	http1, tls1 := loopback(t), loopback(t)
 	peb := pebbletest.Start(t, pebbletest.Options{HTTPPort: portOf(http1.Addr()), TLSPort: portOf(tls1.Addr())})
-	dir := t.TempDir()
+	dir := acmeDir(t)
 	path := filepath.Join(dir, "edge.yaml")
 	os.WriteFile(path, []byte(`public_buckets: [public]
 redis: `+rds.URL()+`
