@@ -257,7 +257,10 @@ func TestServerDiesWithAFailedTest(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.timeout=2s")
-			cmd.Env = append(os.Environ(), "REDISTEST_HELPER="+mode)
+			// The child's temporary directories go under this test's, which
+			// is removed when it ends: a child that panics or times out
+			// runs no cleanups of its own.
+			cmd.Env = append(os.Environ(), "REDISTEST_HELPER="+mode, "TMPDIR="+t.TempDir())
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("the helper test passed:\n%s", out)
