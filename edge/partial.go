@@ -111,5 +111,5 @@ func servePart(ctx *fasthttp.RequestCtx, entry *cache.Entry, p *part) {
 		ctx.Response.Header.SetContentLength(len(data))
 		return
 	}
-	ctx.Response.SetBodyRaw(data)
+	setBody(ctx, data)
 }

@@ -121,7 +121,7 @@ func serveRanges(ctx *fasthttp.RequestCtx, entry *cache.Entry) bool {
 			rh.SetContentLength(int(r.end - r.start + 1))
 			return true
 		}
-		ctx.Response.SetBodyRaw(body[r.start : r.end+1])
+		setBody(ctx, body[r.start:r.end+1])
 		return true
 	}
 	var rnd [12]byte

@@ -146,7 +146,7 @@ func (e *Edge) serveEntry(ctx *fasthttp.RequestCtx, entry *cache.Entry, now time
 		rh.SetContentLength(len(body))
 		return true
 	}
-	ctx.Response.SetBodyRaw(body)
+	setBody(ctx, body)
 	return true
 }
 

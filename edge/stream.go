@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,10 +24,19 @@ import (
 func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, detail string) {
 	req := e.newFetchRequest(ctx, site, path, e.varyOf(primaryKey(ctx, site, path)), true)
 	req.interim = interimRelay(ctx)
-	fctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
+	// The fetch timeout bounds the wait for the answer's head, then each
+	// wait for more of its body (relayedBody), not the whole transfer: a
+	// large object to a slow client takes as long as it takes.
+	fctx, cancelCause := context.WithCancelCause(context.Background())
+	cancel := func() { cancelCause(nil) }
+	stall := time.AfterFunc(e.cfg.FetchTimeout, func() { cancelCause(errOriginStalled) })
 	e.stats.originFetches.Add(1)
 	start := time.Now()
 	resp, err := e.originOf(site).fetch(fctx, req)
+	stall.Stop()
+	if err != nil && context.Cause(fctx) == errOriginStalled {
+		err = errOriginStalled
+	}
 	e.observeOrigin(start, err)
 	if err != nil {
 		cancel()
@@ -47,19 +57,10 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 		}
 		return
 	}
-	ctx.SetBodyStream(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, int(resp.Size))
+	ctx.SetBodyStream(&relayedBody{body: resp.Body, cancel: cancel, stall: stall, wait: e.cfg.FetchTimeout}, int(resp.Size))
 }
 
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
+var errOriginStalled = errors.New("the origin sent nothing for the fetch timeout")
 
 // passThrough forwards an unsafe method to a site's upstream and, when it
 // succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the

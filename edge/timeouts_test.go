@@ -1,0 +1,180 @@
+package edge_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/origin"
+)
+
+// serveWith puts te.edge on a second loopback port with its own server
+// limits, until the test ends, and returns the address.
+func (te *testEdge) serveWith(sc edge.ServerConfig) string {
+	t := te.t
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := edge.NewServer(te.edge, sc)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// slowGet asks for path and reads the response at about rate bytes a
+// second with a small receive window, as a client on a slow link does.
+func slowGet(t *testing.T, addr, path string, rate int) (*http.Response, []byte, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(256 << 10) // over a segment (64 KiB on loopback): a smaller window stalls the sender on probes
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	const step = 16 << 10
+	paced := readerFunc(func(p []byte) (int, error) {
+		n, err := c.Read(p)
+		time.Sleep(time.Duration(n) * time.Second / time.Duration(rate)) // the client's pace, not an ordering device
+		return n, err
+	})
+	resp, err := http.ReadResponse(bufio.NewReaderSize(paced, step), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// The write timeout bounds a client that stops taking the response, not
+// the time a whole response takes: a large object to a slow client is
+// sent whole however long it takes, and a client that stops reading is
+// cut once it has taken nothing for about the write timeout.
+func TestWriteTimeoutIsBetweenWrites(t *testing.T) {
+	t.Parallel()
+	const writeTimeout = 800 * time.Millisecond
+	// Objects over 1 MiB stream through uncached; the fetch timeout bounds
+	// each wait for the origin, not the stream.
+	te := startEdge(t, func(c *edge.Config, _ *countingStore) { c.MaxObjectSize = 16 << 20 })
+	streamed := startEdge(t, func(c *edge.Config, _ *countingStore) {
+		c.MaxObjectSize = 1 << 20
+		c.FetchTimeout = 300 * time.Millisecond
+	})
+	body := make([]byte, 12<<20)
+	rand.Read(body)
+	want := sha256.Sum256(body)
+	te.put("big", string(body), origin.Headers{})
+	streamed.put("big", string(body), origin.Headers{})
+	addr := te.serveWith(edge.ServerConfig{WriteTimeout: writeTimeout})
+	streamedAddr := streamed.serveWith(edge.ServerConfig{WriteTimeout: writeTimeout})
+
+	// 12 MiB at 6 MiB/s: two seconds, more than two write timeouts and
+	// many fetch timeouts.
+	slow := func(t *testing.T, what, addr string) {
+		start := time.Now()
+		resp, got, err := slowGet(t, addr, "/big", 6<<20)
+		if err != nil {
+			t.Fatalf("%s, slow GET after %v: %v (%d of %d bytes)", what, time.Since(start), err, len(got), len(body))
+		}
+		if resp.StatusCode != 200 || sha256.Sum256(got) != want {
+			t.Fatalf("%s, slow GET: %d, %d of %d bytes, intact %v", what, resp.StatusCode, len(got), len(body), bytes.Equal(got, body))
+		}
+		if took := time.Since(start); took < 2*writeTimeout {
+			t.Fatalf("%s, slow GET took %v: the client was not slow enough to test the timeout", what, took)
+		}
+	}
+	t.Run("stored", func(t *testing.T) {
+		t.Parallel()
+		slow(t, "filled from the origin", addr)
+		slow(t, "a hit", addr)
+	})
+	t.Run("streamed", func(t *testing.T) {
+		t.Parallel()
+		slow(t, "streamed through", streamedAddr)
+	})
+	// A client that asks and then takes nothing is cut.
+	t.Run("stalled", func(t *testing.T) {
+		t.Parallel()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(256 << 10)
+		io.WriteString(c, "GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		time.Sleep(3 * writeTimeout) // the stall under test
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _ := io.Copy(io.Discard, c)
+		if n >= int64(len(body)) {
+			t.Fatalf("a client that read nothing for %v got the whole response (%d bytes) with a %v write timeout", 3*writeTimeout, n, writeTimeout)
+		}
+	})
+}
+
+// A kept-alive connection with no next request is closed after the idle
+// timeout, and a connection that sends nothing at all after the read
+// timeout.
+func TestIdleAndFirstByteTimeouts(t *testing.T) {
+	t.Parallel()
+	te := startEdge(t)
+	te.put("x", "hello", origin.Headers{})
+	addr := te.serveWith(edge.ServerConfig{ReadTimeout: 300 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+
+	closedAfter := func(c net.Conn) time.Duration {
+		start := time.Now()
+		c.SetReadDeadline(start.Add(10 * time.Second))
+		io.Copy(io.Discard, c)
+		return time.Since(start)
+	}
+
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if d := closedAfter(silent); d < 200*time.Millisecond || d > 2*time.Second {
+		t.Errorf("a connection that sent nothing was closed after %v; read timeout 300 ms", d)
+	}
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	br := bufio.NewReader(idle)
+	for i := range 3 { // requests spread over more than the idle timeout keep the connection
+		io.WriteString(idle, "GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d on a kept-alive connection: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "hello" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
+		}
+		time.Sleep(400 * time.Millisecond) // under the idle timeout, over the read timeout
+	}
+	if d := closedAfter(idle) + 400*time.Millisecond; d < 500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("an idle kept-alive connection was closed after %v; idle timeout 600 ms", d)
+	}
+}
