@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -31,9 +30,8 @@ func setBody(ctx *fasthttp.RequestCtx, body []byte) {
 		ctx.Response.SetBodyRaw(body)
 		return
 	}
-	b := pacedBodies.Get().(*pacedBody)
-	b.rest = body
-	ctx.Response.SetBodyStream(b, len(body))
+	// One allocation per response this large is nothing next to its I/O.
+	ctx.Response.SetBodyStream(&pacedBody{rest: body}, len(body))
 }
 
 // pacedBody is a large stored body on its way to one client.
@@ -42,8 +40,6 @@ type pacedBody struct {
 	conn    net.Conn
 	timeout time.Duration
 }
-
-var pacedBodies = sync.Pool{New: func() any { return new(pacedBody) }}
 
 func (b *pacedBody) pace(conn net.Conn, timeout time.Duration) { b.conn, b.timeout = conn, timeout }
 
@@ -74,14 +70,6 @@ func (b *pacedBody) Read(p []byte) (int, error) {
 	n := copy(p, b.rest)
 	b.rest = b.rest[n:]
 	return n, nil
-}
-
-// Close returns the body to its pool; fasthttp calls it once the response
-// is written or dropped.
-func (b *pacedBody) Close() error {
-	*b = pacedBody{}
-	pacedBodies.Put(b)
-	return nil
 }
 
 // relayedBody is an origin's body streamed to one client. The fetch
