@@ -6,6 +6,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
+
+	"github.com/edgecdn/edge/internal/pacing"
 )
 
 // ServerConfig bounds what one client connection may cost.
@@ -13,7 +15,7 @@ type ServerConfig struct {
 	ReadTimeout time.Duration // default 10 s: headers (and small bodies) must arrive in it
 	// WriteTimeout bounds each wait for a client to take more of a
 	// response (default 60 s); a large response is renewed chunk by chunk
-	// (pace.go), so a slow client is served whole and a stalled one is cut.
+	// (internal/pacing), so a slow client is served whole and a stalled one is cut.
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration // default 60 s
 	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.
@@ -47,12 +49,7 @@ func NewServer(e *Edge, sc ServerConfig) *fasthttp.Server {
 		sc.MaxConnsPerIP = 512
 	}
 	return &fasthttp.Server{
-		Handler: func(ctx *fasthttp.RequestCtx) {
-			e.ServeFastHTTP(ctx)
-			if p, ok := ctx.Response.BodyStream().(pacer); ok {
-				p.pace(ctx.Conn(), sc.WriteTimeout)
-			}
-		},
+		Handler:                      pacing.Handler(e.ServeFastHTTP, sc.WriteTimeout),
 		Logger:                       zapPrintf{e.log},
 		ErrorHandler:                 e.transportError,
 		Name:                         "edge",

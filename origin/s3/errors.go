@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3/sigv4"
@@ -81,7 +82,8 @@ func errorFor(err error) apiError {
 	switch {
 	case errors.As(err, &api):
 		return api
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, os.ErrDeadlineExceeded): // the client sent nothing for the read timeout
 		return errRequestTimeout
 	}
 	for _, m := range errorMap {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/edgecdn/edge/internal/pacing"
 	"github.com/edgecdn/edge/origin"
 )
 
@@ -262,6 +263,11 @@ func (h *Handler) getObject(r *request) error {
 	if opts.Range != nil || opts.PartNumber > 0 {
 		r.ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		r.ctx.Response.Header.Set("Content-Range", contentRange(obj.Start, obj.Length, obj.Info.Size))
+	}
+	if obj.Length > pacing.Chunk {
+		// The write deadline is renewed as the body goes out.
+		r.ctx.SetBodyStream(pacing.NewReader(obj.Body), int(obj.Length))
+		return nil
 	}
 	r.ctx.SetBodyStream(obj.Body, int(obj.Length))
 	return nil

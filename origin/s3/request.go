@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/edgecdn/edge/internal/pacing"
 	"github.com/edgecdn/edge/origin/s3/sigv4"
 )
 
@@ -23,6 +25,7 @@ type request struct {
 	auth        *sigv4.Auth // nil for an anonymous request
 	bytesIn     int64
 	parsedQuery map[string]string
+	readTimeout time.Duration // each wait for more of the body; 0: the server's deadline alone
 }
 
 var errInvalidURI = apiError{"InvalidURI", 400, "Couldn't parse the specified URI."}
@@ -176,8 +179,10 @@ func (h *Handler) authenticate(r *request) error {
 // body returns the request's payload: the object bytes only (aws-chunked
 // framing removed, signatures and the payload hash verified as they pass).
 func (r *request) body() io.Reader {
-	var body io.Reader = r.ctx.RequestBodyStream()
-	if body == nil { // no body was sent, or it was not streamed
+	var body io.Reader
+	if stream := r.ctx.RequestBodyStream(); stream != nil {
+		body = pacing.Request(stream, r.ctx.Conn(), r.readTimeout)
+	} else { // no body was sent, or it was not streamed
 		body = bytes.NewReader(r.ctx.PostBody())
 	}
 	if r.auth != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/edgecdn/edge/internal/pacing"
+
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3/sigv4"
 )
@@ -100,8 +102,15 @@ func New(store origin.Store, cfg Config) (*Handler, error) {
 
 // ServerConfig bounds what one connection may cost the server.
 type ServerConfig struct {
-	ReadTimeout  time.Duration // default 5 min: a whole upload part must arrive in it
-	WriteTimeout time.Duration // default 5 min
+	// ReadTimeout bounds the wait for a request's headers from its first
+	// byte, and each wait for more of its body (default 5 min): a slow
+	// upload of any size arrives, a client that stops sending is answered
+	// RequestTimeout, as S3 does.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each wait for a client to take more of a
+	// response (default 5 min): an object of any size reaches a slow
+	// client, one that stops reading is cut.
+	WriteTimeout time.Duration
 	IdleTimeout  time.Duration // default 60 s
 	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.
 	MaxHeaderBytes int
@@ -128,7 +137,7 @@ func NewServer(h *Handler, sc ServerConfig) *fasthttp.Server {
 		sc.MaxConnsPerIP = 512
 	}
 	return &fasthttp.Server{
-		Handler:                      h.ServeFastHTTP,
+		Handler:                      pacing.Handler(func(ctx *fasthttp.RequestCtx) { h.handle(ctx, sc.ReadTimeout) }, sc.WriteTimeout),
 		ErrorHandler:                 h.transportError,
 		Name:                         "edge-origin",
 		ReadBufferSize:               sc.MaxHeaderBytes,
@@ -163,9 +172,13 @@ func (h *Handler) transportError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // ServeFastHTTP serves one S3 request.
-func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) { h.handle(ctx, 0) }
+
+// handle serves one S3 request; a request body's every read may wait
+// readTimeout for the client (none when 0).
+func (h *Handler) handle(ctx *fasthttp.RequestCtx, readTimeout time.Duration) {
 	start := time.Now()
-	r := &request{ctx: ctx, id: strconv.FormatUint(h.requests.Add(1), 16)}
+	r := &request{ctx: ctx, id: strconv.FormatUint(h.requests.Add(1), 16), readTimeout: readTimeout}
 	ctx.Response.Header.Set("x-amz-request-id", r.id)
 	defer func() {
 		if p := recover(); p != nil {

@@ -1,0 +1,138 @@
+// Package pacing renews a connection's deadline chunk by chunk of a large
+// transfer, so that a server's read and write timeouts bound a peer that
+// stops sending or taking bytes, not how long a large body takes to or
+// from a slow one.
+//
+// fasthttp sets one write deadline before it writes a response, and one
+// read deadline before it reads a request: on their own they cut any
+// transfer that takes longer than the timeout, however steadily it moves.
+package pacing
+
+import (
+	"io"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Chunk is the most a paced body writes under one deadline.
+const Chunk = 256 << 10
+
+// Pacer is a response body that renews the write deadline of the
+// connection it is written to, once Handler has told it which.
+type Pacer interface {
+	Pace(conn net.Conn, timeout time.Duration)
+}
+
+// Handler runs h, then hands a response body that is a Pacer the request's
+// connection and the server's write timeout.
+func Handler(h fasthttp.RequestHandler, writeTimeout time.Duration) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		h(ctx)
+		if p, ok := ctx.Response.BodyStream().(Pacer); ok {
+			p.Pace(ctx.Conn(), writeTimeout)
+		}
+	}
+}
+
+// Writes renews a connection's write deadline; the zero value renews
+// nothing (a body never handed a connection is written as is).
+type Writes struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+// Pace sets the connection and the time each write may wait.
+func (w *Writes) Pace(conn net.Conn, timeout time.Duration) { w.conn, w.timeout = conn, timeout }
+
+// Renew moves the write deadline to a timeout from now.
+func (w *Writes) Renew() error {
+	if w.conn == nil || w.timeout <= 0 {
+		return nil
+	}
+	return w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+}
+
+// Bytes is a body in memory written a Chunk at a time, the deadline
+// renewed before each.
+type Bytes struct {
+	Writes
+	rest []byte
+}
+
+// NewBytes paces b.
+func NewBytes(b []byte) *Bytes { return &Bytes{rest: b} }
+
+// WriteTo is how fasthttp sends a body stream that has it.
+func (b *Bytes) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for len(b.rest) > 0 {
+		if err := b.Renew(); err != nil {
+			return n, err
+		}
+		m, err := w.Write(b.rest[:min(len(b.rest), Chunk)])
+		n += int64(m)
+		b.rest = b.rest[m:]
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (b *Bytes) Read(p []byte) (int, error) {
+	if len(b.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.rest)
+	b.rest = b.rest[n:]
+	return n, nil
+}
+
+// Reader is a streamed body: fasthttp writes what one Read returned before
+// it reads again, so renewing the deadline in Read bounds each write.
+type Reader struct {
+	Writes
+	r io.Reader
+}
+
+// NewReader paces r; Close closes r when it is an io.Closer.
+func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
+
+func (r *Reader) Read(p []byte) (int, error) {
+	if err := r.Renew(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+func (r *Reader) Close() error {
+	if c, ok := r.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Request is a request body read with conn's read deadline renewed before
+// each read: a client that sends nothing for timeout is cut, a slow upload
+// is not.
+func Request(body io.Reader, conn net.Conn, timeout time.Duration) io.Reader {
+	if timeout <= 0 || conn == nil {
+		return body
+	}
+	return &request{body: body, conn: conn, timeout: timeout}
+}
+
+type request struct {
+	body    io.Reader
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (r *request) Read(p []byte) (int, error) {
+	if err := r.conn.SetReadDeadline(time.Now().Add(r.timeout)); err != nil {
+		return 0, err
+	}
+	return r.body.Read(p)
+}

@@ -1,0 +1,96 @@
+package pacing_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/internal/pacing"
+)
+
+// deadlines records the deadlines set on it.
+type deadlines struct {
+	net.Conn
+	writes, reads []time.Time
+}
+
+func (d *deadlines) SetWriteDeadline(t time.Time) error { d.writes = append(d.writes, t); return nil }
+func (d *deadlines) SetReadDeadline(t time.Time) error  { d.reads = append(d.reads, t); return nil }
+
+// chunks records the size of each write.
+type chunks struct {
+	bytes.Buffer
+	sizes []int
+}
+
+func (c *chunks) Write(p []byte) (int, error) {
+	c.sizes = append(c.sizes, len(p))
+	return c.Buffer.Write(p)
+}
+
+func TestBytesRenewsTheDeadlineEachChunk(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), (2*pacing.Chunk+100)/16)
+	b := pacing.NewBytes(body)
+	conn := &deadlines{}
+	b.Pace(conn, time.Minute)
+	var out chunks
+	before := time.Now()
+	n, err := b.WriteTo(&out)
+	if err != nil || n != int64(len(body)) || !bytes.Equal(out.Bytes(), body) {
+		t.Fatalf("WriteTo: %d of %d bytes, %v", n, len(body), err)
+	}
+	if len(out.sizes) != 3 || out.sizes[0] != pacing.Chunk || out.sizes[1] != pacing.Chunk {
+		t.Fatalf("writes of %v bytes, want two of %d and the rest", out.sizes, pacing.Chunk)
+	}
+	if len(conn.writes) != 3 {
+		t.Fatalf("%d write deadlines for 3 writes", len(conn.writes))
+	}
+	for _, d := range conn.writes {
+		if d.Before(before.Add(time.Minute)) || d.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("a write deadline %v is not a minute from its write", d)
+		}
+	}
+}
+
+// A body never handed a connection is written as it is.
+func TestUnpacedBodiesAreWrittenAsTheyAre(t *testing.T) {
+	var out chunks
+	if _, err := pacing.NewBytes([]byte("small")).WriteTo(&out); err != nil || out.String() != "small" {
+		t.Fatalf("%q, %v", out.String(), err)
+	}
+	r := pacing.NewReader(io.NopCloser(strings.NewReader("streamed")))
+	got, err := io.ReadAll(r)
+	if err != nil || string(got) != "streamed" || r.Close() != nil {
+		t.Fatalf("%q, %v", got, err)
+	}
+}
+
+func TestReaderRenewsBeforeEachRead(t *testing.T) {
+	conn := &deadlines{}
+	r := pacing.NewReader(strings.NewReader(strings.Repeat("x", 10)))
+	r.Pace(conn, time.Second)
+	buf := make([]byte, 4)
+	for {
+		if _, err := r.Read(buf); err == io.EOF {
+			break
+		}
+	}
+	if len(conn.writes) != 4 { // three reads of data, one of EOF
+		t.Fatalf("%d write deadlines for 4 reads", len(conn.writes))
+	}
+}
+
+func TestRequestRenewsTheReadDeadline(t *testing.T) {
+	conn := &deadlines{}
+	body := pacing.Request(strings.NewReader("uploaded"), conn, time.Second)
+	got, err := io.ReadAll(body)
+	if err != nil || string(got) != "uploaded" || len(conn.reads) == 0 {
+		t.Fatalf("%q, %v, %d read deadlines", got, err, len(conn.reads))
+	}
+	if plain := strings.NewReader("x"); pacing.Request(plain, conn, 0) != io.Reader(plain) {
+		t.Fatal("a zero timeout wrapped the body")
+	}
+}
