@@ -90,8 +90,8 @@ func (b *Bytes) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Reader is a streamed body: fasthttp writes what one Read returned before
-// it reads again, so renewing the deadline in Read bounds each write.
+// Reader is a streamed body written a Chunk at a time, the deadline
+// renewed before each.
 type Reader struct {
 	Writes
 	r io.Reader
@@ -100,6 +100,27 @@ type Reader struct {
 // NewReader paces r; Close closes r when it is an io.Closer.
 func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
 
+// WriteTo is how fasthttp sends a body stream that has it; each chunk
+// goes to w's ReadFrom when it has one, as the body would without pacing.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		if err := r.Renew(); err != nil {
+			return n, err
+		}
+		m, err := io.CopyN(w, r.r, Chunk)
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// Read renews the deadline too: a caller that reads the body and writes
+// what it read before reading again is paced as well.
 func (r *Reader) Read(p []byte) (int, error) {
 	if err := r.Renew(); err != nil {
 		return 0, err

@@ -94,3 +94,18 @@ func TestRequestRenewsTheReadDeadline(t *testing.T) {
 		t.Fatal("a zero timeout wrapped the body")
 	}
 }
+
+func TestReaderWritesAChunkPerDeadline(t *testing.T) {
+	conn := &deadlines{}
+	body := strings.Repeat("y", 2*pacing.Chunk+7)
+	r := pacing.NewReader(strings.NewReader(body))
+	r.Pace(conn, time.Second)
+	var out bytes.Buffer
+	n, err := r.WriteTo(&out)
+	if err != nil || n != int64(len(body)) || out.String() != body {
+		t.Fatalf("WriteTo: %d of %d bytes, %v", n, len(body), err)
+	}
+	if len(conn.writes) != 3 { // two full chunks, then the rest and EOF
+		t.Fatalf("%d write deadlines for 2 chunks and the rest", len(conn.writes))
+	}
+}
