@@ -17,15 +17,9 @@ import (
 func TestConnectionsPerClientAreCapped(t *testing.T) {
 	te := startEdge(t)
 	te.put("x", "x", origin.Headers{CacheControl: "max-age=60"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := edge.NewServer(te.edge, edge.ServerConfig{MaxConnsPerIP: 3})
-	go srv.Serve(ln)
-	defer srv.Shutdown()
+	addr := serveOn(t, edge.NewServer(te.edge, edge.ServerConfig{MaxConnsPerIP: 3}))
 	open := func() (net.Conn, int) {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

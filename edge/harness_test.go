@@ -150,23 +150,27 @@ func startEdgeWith(t *testing.T, cfg edge.Config, o edge.Origin) *testEdge {
 
 // serve puts te.edge on a loopback port until the test ends.
 func (te *testEdge) serve() {
-	t := te.t
+	te.t.Cleanup(func() { te.edge.Close() }) // after the server stops
+	te.addr = serveOn(te.t, edge.NewServer(te.edge, edge.ServerConfig{}))
+	te.client = &fasthttp.Client{MaxConnsPerHost: 512}
+	te.t.Cleanup(te.client.CloseIdleConnections) // first: the shutdown need not wait for them
+}
+
+// serveOn serves srv on a loopback port until the test ends and returns
+// its address.
+func serveOn(t testing.TB, srv *fasthttp.Server) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := edge.NewServer(te.edge, edge.ServerConfig{})
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	te.addr = ln.Addr().String()
-	te.client = &fasthttp.Client{MaxConnsPerHost: 512}
 	t.Cleanup(func() {
-		te.client.CloseIdleConnections()
 		srv.Shutdown()
 		ln.Close() // a Shutdown before Serve began would leave it serving
 		<-done
-		te.edge.Close()
 	})
+	return ln.Addr().String()
 }
 
 // put writes an object to the origin store.

@@ -1130,15 +1130,7 @@ func TestHostileMethods(t *testing.T) {
 // by the read timeout, and other clients are served meanwhile.
 func TestHostileSlowloris(t *testing.T) {
 	h := startHostile(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := edge.NewServer(h.edge, edge.ServerConfig{ReadTimeout: 300 * time.Millisecond})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Shutdown(); <-done }) // before the edge closes
-	addr := ln.Addr().String()
+	addr := serveOn(t, edge.NewServer(h.edge, edge.ServerConfig{ReadTimeout: 300 * time.Millisecond})) // stops before the edge closes
 
 	rows := []struct{ name, prefix, trickle string }{
 		{"headers a byte at a time", "", "GET /x HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + strings.Repeat("s", 200)},

@@ -118,22 +118,12 @@ const (
 // the p50, p99 and p99.9 latency in microseconds. check, when set, judges
 // each warmed answer (after the first, which fills).
 func loadLoopback(b *testing.B, srv *fasthttp.Server, size int, check func(*fasthttp.Response) error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	b.Cleanup(func() {
-		srv.Shutdown()
-		ln.Close()
-		<-done
-	})
+	addr := serveOn(b, srv)
 	requests := make([][]byte, hotKeys)
 	for i := range requests {
 		requests[i] = fmt.Appendf(nil, "GET /bench/%d HTTP/1.1\r\nHost: localhost\r\n\r\n", i)
 	}
-	c := dialLoad(b, ln.Addr().String())
+	c := dialLoad(b, addr)
 	for round := range 2 {
 		for i := range requests {
 			resp, err := c.do(requests[i])
@@ -152,7 +142,7 @@ func loadLoopback(b *testing.B, srv *fasthttp.Server, size int, check func(*fast
 
 	clients := make([]*loadClient, loadClients)
 	for i := range clients {
-		clients[i] = dialLoad(b, ln.Addr().String())
+		clients[i] = dialLoad(b, addr)
 		defer clients[i].close()
 	}
 	var wg sync.WaitGroup

@@ -18,20 +18,7 @@ import (
 // serveWith puts te.edge on a second loopback port with its own server
 // limits, until the test ends, and returns the address.
 func (te *testEdge) serveWith(sc edge.ServerConfig) string {
-	t := te.t
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := edge.NewServer(te.edge, sc)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		ln.Close()
-		<-done
-	})
-	return ln.Addr().String()
+	return serveOn(te.t, edge.NewServer(te.edge, sc))
 }
 
 // slowGet asks for path and reads the response at about rate bytes a
