@@ -128,16 +128,17 @@ func TestImportsPointOneWay(t *testing.T) {
 // a value that is never written after init, or that carries nothing from one
 // use to the next; mutable state belongs in a struct the caller owns.
 var allowedVars = map[string]string{
-	"edge.hopHeaders":       "hop-by-hop header names (RFC 9110 §7.6.1), only read",
-	"edge.keyBufs":          "sync.Pool of scratch buffers cache keys are built in, no state between requests",
-	"edge.bucketForwarded":  "request fields a bucket's origin may answer by, only read",
-	"edge.clientOwned":      "request fields a fill leaves to the cache (conditionals, Range), only read",
-	"edge.notForwarded":     "hop-by-hop request fields a proxy never passes on, only read",
-	"edge.poisoning":        "request fields withheld as a cache poisoning risk, only read",
-	"edge.storedHeaderSkip": "lookup table of response headers the cache never stores, only read",
-	"edge.strAge":           "the header name Age as bytes for fasthttp, only read",
-	"edge.strCacheStatus":   "the header name Cache-Status as bytes for fasthttp, only read",
-	"edge.strCacheControl":  "header name bytes, only read",
+	"edge.hopHeaders":           "hop-by-hop header names (RFC 9110 §7.6.1), only read",
+	"edge.keyBufs":              "sync.Pool of scratch buffers cache keys are built in, no state between requests",
+	"internal/pacing.chunkBufs": "sync.Pool of scratch buffers a streamed body's chunks are copied through, no state between responses",
+	"edge.bucketForwarded":      "request fields a bucket's origin may answer by, only read",
+	"edge.clientOwned":          "request fields a fill leaves to the cache (conditionals, Range), only read",
+	"edge.notForwarded":         "hop-by-hop request fields a proxy never passes on, only read",
+	"edge.poisoning":            "request fields withheld as a cache poisoning risk, only read",
+	"edge.storedHeaderSkip":     "lookup table of response headers the cache never stores, only read",
+	"edge.strAge":               "the header name Age as bytes for fasthttp, only read",
+	"edge.strCacheStatus":       "the header name Cache-Status as bytes for fasthttp, only read",
+	"edge.strCacheControl":      "header name bytes, only read",
 
 	"cmd/loadtest.scenarios":            "the named workloads' mixes, only read",
 	"loadtest/consistency.bucketBounds": "the staleness histogram's bounds, only read",

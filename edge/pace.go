@@ -23,32 +23,33 @@ func setBody(ctx *fasthttp.RequestCtx, body []byte) {
 	ctx.Response.SetBodyStream(pacing.NewBytes(body), len(body))
 }
 
-// relayedBody is an origin's body streamed to one client. The fetch
-// timeout bounds each wait for the origin's next bytes, not the whole
-// transfer: stall cancels the fetch when a read waits longer. The write
-// deadline is renewed before each read, as fasthttp writes what one read
-// returned before it reads again.
-type relayedBody struct {
-	pacing.Writes
+// relayBody is an origin's body streamed to one client, paced (each
+// chunk under a renewed write deadline) and guarded against a stalled
+// origin.
+func relayBody(body io.ReadCloser, cancel context.CancelFunc, stall *time.Timer, wait time.Duration) *pacing.Reader {
+	return pacing.NewReader(&stallGuard{body: body, cancel: cancel, stall: stall, wait: wait})
+}
+
+// stallGuard bounds each wait for the origin's next bytes by the fetch
+// timeout, not the whole transfer: stall cancels the fetch when a read
+// waits longer.
+type stallGuard struct {
 	body   io.ReadCloser
 	cancel context.CancelFunc
 	stall  *time.Timer
 	wait   time.Duration
 }
 
-func (r *relayedBody) Read(p []byte) (int, error) {
-	if err := r.Renew(); err != nil {
-		return 0, err
-	}
-	r.stall.Reset(r.wait)
-	n, err := r.body.Read(p)
-	r.stall.Stop()
+func (g *stallGuard) Read(p []byte) (int, error) {
+	g.stall.Reset(g.wait)
+	n, err := g.body.Read(p)
+	g.stall.Stop()
 	return n, err
 }
 
-func (r *relayedBody) Close() error {
-	r.stall.Stop()
-	err := r.body.Close()
-	r.cancel()
+func (g *stallGuard) Close() error {
+	g.stall.Stop()
+	err := g.body.Close()
+	g.cancel()
 	return err
 }

@@ -57,7 +57,7 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 		}
 		return
 	}
-	ctx.SetBodyStream(&relayedBody{body: resp.Body, cancel: cancel, stall: stall, wait: e.cfg.FetchTimeout}, int(resp.Size))
+	ctx.SetBodyStream(relayBody(resp.Body, cancel, stall, e.cfg.FetchTimeout), int(resp.Size))
 }
 
 var errOriginStalled = errors.New("the origin sent nothing for the fetch timeout")

@@ -11,6 +11,7 @@ package pacing
 import (
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -100,24 +101,38 @@ type Reader struct {
 // NewReader paces r; Close closes r when it is an io.Closer.
 func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
 
-// WriteTo is how fasthttp sends a body stream that has it; each chunk
-// goes to w's ReadFrom when it has one, as the body would without pacing.
+// WriteTo is how fasthttp sends a body stream that has it: what one read
+// of the stream gives, up to a Chunk, written whole under a renewed
+// deadline. (Given the stream itself, fasthttp's writer would send it 4 KiB
+// per write.) One read, not a full chunk: a stream that trickles goes out
+// as it comes.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	buf := chunkBufs.Get().(*[Chunk]byte)
+	defer chunkBufs.Put(buf)
 	var n int64
 	for {
-		if err := r.Renew(); err != nil {
-			return n, err
+		m, rerr := r.r.Read(buf[:])
+		if m > 0 {
+			if err := r.Renew(); err != nil {
+				return n, err
+			}
+			m, err := w.Write(buf[:m])
+			n += int64(m)
+			if err != nil {
+				return n, err
+			}
 		}
-		m, err := io.CopyN(w, r.r, Chunk)
-		n += m
-		if err == io.EOF {
+		if rerr == io.EOF {
 			return n, nil
 		}
-		if err != nil {
-			return n, err
+		if rerr != nil {
+			return n, rerr
 		}
 	}
 }
+
+// chunkBufs are the buffers Reader.WriteTo copies a chunk through.
+var chunkBufs = sync.Pool{New: func() any { return new([Chunk]byte) }}
 
 // Read renews the deadline too: a caller that reads the body and writes
 // what it read before reading again is paced as well.
