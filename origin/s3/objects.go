@@ -264,8 +264,9 @@ func (h *Handler) getObject(r *request) error {
 		r.ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		r.ctx.Response.Header.Set("Content-Range", contentRange(obj.Start, obj.Length, obj.Info.Size))
 	}
-	if obj.Length > pacing.Chunk {
-		// The write deadline is renewed as the body goes out.
+	if obj.Length > 4<<10 {
+		// Beyond fasthttp's write buffer: written in chunks of up to 256
+		// KiB (not 4 KiB a write), the write deadline renewed for each.
 		r.ctx.SetBodyStream(pacing.NewReader(obj.Body), int(obj.Length))
 		return nil
 	}
