@@ -54,19 +54,23 @@ func FromS3(endpoint *url.URL, client *http.Client) Origin {
 }
 
 // DefaultHTTPClient is the client origins are read with when none is
-// given: a timeout (default 30 s), kept-alive connections, no
-// compression (bodies are cached as sent: asking for gzip would store a
-// representation the client did not ask for), redirects not followed.
+// given: an answer's head must arrive within timeout (default 30 s),
+// kept-alive connections, no compression (bodies are cached as sent:
+// asking for gzip would store a representation the client did not ask
+// for), redirects not followed. No timeout covers a whole body: a fill
+// bounds its own with a context, and a body streamed to a client may take
+// as long as the client does, each wait for the origin bounded instead
+// (streamThrough).
 func DefaultHTTPClient(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	return &http.Client{
-		Timeout: timeout,
 		Transport: &http.Transport{
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			DisableCompression:    true,
+			ResponseHeaderTimeout: timeout,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

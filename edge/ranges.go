@@ -146,7 +146,7 @@ func serveRanges(ctx *fasthttp.RequestCtx, entry *cache.Entry) bool {
 		rh.SetContentLength(out.Len())
 		return true
 	}
-	ctx.Response.SetBody(out.Bytes())
+	setBody(ctx, out.Bytes())
 	return true
 }
 

@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,7 +32,13 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 	e.stats.originFetches.Add(1)
 	start := time.Now()
 	resp, err := e.originOf(site).fetch(fctx, req)
-	stall.Stop()
+	if !stall.Stop() && err == nil {
+		// The timeout fired as the answer came: its body is cut already.
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		err = errOriginStalled
+	}
 	if err != nil && context.Cause(fctx) == errOriginStalled {
 		err = errOriginStalled
 	}
@@ -60,7 +65,8 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 	ctx.SetBodyStream(relayBody(resp.Body, cancel, stall, e.cfg.FetchTimeout), int(resp.Size))
 }
 
-var errOriginStalled = errors.New("the origin sent nothing for the fetch timeout")
+// errOriginStalled is a timeout: 504, as for a fill.
+var errOriginStalled = fmt.Errorf("the origin sent nothing for the fetch timeout: %w", context.DeadlineExceeded)
 
 // passThrough forwards an unsafe method to a site's upstream and, when it
 // succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the
@@ -109,7 +115,7 @@ func (e *Edge) passThrough(ctx *fasthttp.RequestCtx, site *Site) {
 		return name == "Content-Length" || site.hidden(name)
 	})
 	ctx.SetStatusCode(resp.StatusCode)
-	ctx.SetBody(body)
+	setBody(ctx, body)
 }
 
 // relayHeader gives ctx's response the origin's fields but those skip

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -164,4 +166,83 @@ func TestIdleAndFirstByteTimeouts(t *testing.T) {
 	if d := closedAfter(idle) + 400*time.Millisecond; d < 500*time.Millisecond || d > 3*time.Second {
 		t.Errorf("an idle kept-alive connection was closed after %v; idle timeout 600 ms", d)
 	}
+}
+
+// An object over max_object_size streamed from an upstream site: the
+// fetch timeout bounds the wait for its head (504) and each wait for more
+// of its body, not the transfer, with or without a Content-Length.
+func TestStreamedFromAnUpstream(t *testing.T) {
+	t.Parallel()
+	const writeTimeout, fetchTimeout = 800 * time.Millisecond, 300 * time.Millisecond
+	body := make([]byte, 12<<20)
+	rand.Read(body)
+	want := sha256.Sum256(body)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write(body)
+		case "/chunked": // no length: the edge relays it chunked
+			for rest := body; len(rest) > 0; rest = rest[min(len(rest), 1<<20):] {
+				w.Write(rest[:min(len(rest), 1<<20)])
+				w.(http.Flusher).Flush()
+			}
+		case "/stalls":
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write(body[:2<<20])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // until the edge gives up on it
+		case "/slow-head":
+			time.Sleep(3 * fetchTimeout) // the stall under test
+			w.Write(body[:10])
+		}
+	}))
+	t.Cleanup(up.Close)
+	te := startEdgeWith(t, edge.Config{
+		Sites:         []edge.Site{{Hosts: []string{"localhost"}, Upstream: up.URL}},
+		MaxObjectSize: 1 << 20,
+		FetchTimeout:  fetchTimeout,
+	}, nil)
+	addr := te.serveWith(edge.ServerConfig{WriteTimeout: writeTimeout})
+
+	for _, path := range []string{"/big", "/chunked"} {
+		t.Run("slow client "+path, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			resp, got, err := slowGet(t, addr, path, 6<<20)
+			if err != nil {
+				t.Fatalf("after %v: %v (%d of %d bytes)", time.Since(start), err, len(got), len(body))
+			}
+			if resp.StatusCode != 200 || sha256.Sum256(got) != want {
+				t.Fatalf("%d, %d of %d bytes", resp.StatusCode, len(got), len(body))
+			}
+			if took := time.Since(start); took < 2*writeTimeout {
+				t.Fatalf("took %v: not slow enough to test the timeouts", took)
+			}
+		})
+	}
+	t.Run("origin stalls mid-body", func(t *testing.T) {
+		t.Parallel()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /stalls HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		start := time.Now()
+		n, err := io.Copy(io.Discard, c)
+		if err != nil || n >= int64(len(body)) || n < 2<<20 {
+			t.Fatalf("read %d bytes, %v: want the 2 MiB sent, then the connection closed", n, err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("the client waited %v for an origin that stopped, fetch timeout %v", took, fetchTimeout)
+		}
+	})
+	t.Run("origin slow to answer", func(t *testing.T) {
+		t.Parallel()
+		if r := te.get("/slow-head"); r.status != http.StatusGatewayTimeout {
+			t.Fatalf("%d %q, want 504", r.status, r.h("Cache-Status"))
+		}
+	})
 }

@@ -134,6 +134,10 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 // chunkBufs are the buffers Reader.WriteTo copies a chunk through.
 var chunkBufs = sync.Pool{New: func() any { return new([Chunk]byte) }}
 
+// SupportsBodyWriteTo has fasthttp use WriteTo for a body of unknown
+// length (chunked) too.
+func (r *Reader) SupportsBodyWriteTo() bool { return true }
+
 // Read renews the deadline too: a caller that reads the body and writes
 // what it read before reading again is paced as well.
 func (r *Reader) Read(p []byte) (int, error) {

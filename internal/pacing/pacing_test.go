@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/edgecdn/edge/internal/pacing"
@@ -107,5 +108,32 @@ func TestReaderWritesAChunkPerDeadline(t *testing.T) {
 	}
 	if len(conn.writes) != 3 { // two full chunks, then the rest and EOF
 		t.Fatalf("%d write deadlines for 2 chunks and the rest", len(conn.writes))
+	}
+}
+
+// dataWithEOF returns its last bytes together with io.EOF, as readers may.
+type dataWithEOF struct{ parts []string }
+
+func (d *dataWithEOF) Read(p []byte) (int, error) {
+	n := copy(p, d.parts[0])
+	d.parts = d.parts[1:]
+	if len(d.parts) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// A read that returns data with io.EOF, or with an error, still has its
+// data written; the error ends the body.
+func TestReaderWritesDataThatCameWithAnError(t *testing.T) {
+	var out bytes.Buffer
+	n, err := pacing.NewReader(&dataWithEOF{parts: []string{"abc", "def"}}).WriteTo(&out)
+	if err != nil || n != 6 || out.String() != "abcdef" {
+		t.Fatalf("%d bytes %q, %v", n, out.String(), err)
+	}
+	out.Reset()
+	n, err = pacing.NewReader(io.MultiReader(strings.NewReader("ab"), iotest.ErrReader(io.ErrUnexpectedEOF))).WriteTo(&out)
+	if err != io.ErrUnexpectedEOF || n != 2 || out.String() != "ab" {
+		t.Fatalf("%d bytes %q, %v: want the 2 bytes, then the error", n, out.String(), err)
 	}
 }
