@@ -24,7 +24,10 @@ type Config struct {
 	CacheBytes int64
 	// MaxObjectSize: larger responses stream through uncached (default 16 MiB).
 	MaxObjectSize int64
-	// FetchTimeout bounds one origin request of a fill (default 30 s).
+	// FetchTimeout bounds each wait for an origin (default 30 s): for its
+	// answer's head, then for each read of its body. A slow but steady
+	// origin's answer arrives however long it takes; one that stops
+	// sending is given up on (504), and nothing of it is stored.
 	FetchTimeout time.Duration
 	// Logger gets errors, and the access log when AccessLogEvery > 0.
 	Logger *zap.Logger

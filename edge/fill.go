@@ -2,7 +2,6 @@ package edge
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -174,8 +173,8 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 			return &fillResult{outcome: shared, entry: entry, status: statusHit}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.FetchTimeout)
-	defer cancel()
+	ow := e.newOriginWait() // each wait for the origin, not the fill, is bounded
+	defer ow.done()
 	e.stats.originFetches.Add(1)
 	fence := e.cache.Begin(site.cacheID, objectOf(site, req))
 	requestedAt := e.cfg.Now()
@@ -185,7 +184,8 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 			res.sent = sent
 		}
 	}()
-	resp, err := e.originOf(site).fetch(ctx, req)
+	resp, err := e.originOf(site).fetch(ow.ctx, req)
+	err = ow.headed(resp, err)
 	e.observeOrigin(sent, err)
 	if err != nil {
 		return &fillResult{outcome: failed, err: requestFailure(err)}
@@ -206,7 +206,7 @@ func (e *Edge) fill(site *Site, key string, req *fetchRequest, stale *cache.Entr
 	}
 	var body []byte
 	if resp.Body != nil {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxObjectSize+1))
+		body, err = io.ReadAll(io.LimitReader(ow.body(resp.Body), e.cfg.MaxObjectSize+1))
 		if err != nil {
 			return &fillResult{outcome: failed, err: originFailure("origin-body-cut", err)}
 		}

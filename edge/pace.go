@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -23,33 +24,74 @@ func setBody(ctx *fasthttp.RequestCtx, body []byte) {
 	ctx.Response.SetBodyStream(pacing.NewBytes(body), len(body))
 }
 
-// relayBody is an origin's body streamed to one client, paced (each
-// chunk under a renewed write deadline) and guarded against a stalled
-// origin.
-func relayBody(body io.ReadCloser, cancel context.CancelFunc, stall *time.Timer, wait time.Duration) *pacing.Reader {
-	return pacing.NewReader(&stallGuard{body: body, cancel: cancel, stall: stall, wait: wait})
-}
-
-// stallGuard bounds each wait for the origin's next bytes by the fetch
-// timeout, not the whole transfer: stall cancels the fetch when a read
-// waits longer.
-type stallGuard struct {
-	body   io.ReadCloser
-	cancel context.CancelFunc
+// originWait bounds each wait for an origin by the fetch timeout: for
+// its answer's head, then for each read of its body, not the whole
+// transfer (as proxies' between-bytes timeouts do). A large object from a
+// slow but steady origin arrives; one that stops sending is given up on.
+type originWait struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 	stall  *time.Timer
 	wait   time.Duration
 }
 
+func (e *Edge) newOriginWait() *originWait {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	w := &originWait{ctx: ctx, cancel: cancel, wait: e.cfg.FetchTimeout}
+	w.stall = time.AfterFunc(w.wait, func() { cancel(errOriginStalled) })
+	return w
+}
+
+// headed takes the fetch's result once it returned: its error, or the
+// stall's when the timeout fired first or as the answer came (its body
+// is cut then).
+func (w *originWait) headed(resp *originResponse, err error) error {
+	if !w.stall.Stop() && err == nil {
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		err = errOriginStalled
+	}
+	return w.explain(err)
+}
+
+// explain names the stall as the cause of a read the timeout ended.
+func (w *originWait) explain(err error) error {
+	if err != nil && context.Cause(w.ctx) == errOriginStalled {
+		return errOriginStalled
+	}
+	return err
+}
+
+// done ends the fetch: its connection is released.
+func (w *originWait) done() {
+	w.stall.Stop()
+	w.cancel(nil)
+}
+
+// body is the answer's body with each read bounded by the timeout;
+// closing it ends the fetch.
+func (w *originWait) body(body io.ReadCloser) io.ReadCloser {
+	return &stallGuard{body: body, w: w}
+}
+
+type stallGuard struct {
+	body io.ReadCloser
+	w    *originWait
+}
+
 func (g *stallGuard) Read(p []byte) (int, error) {
-	g.stall.Reset(g.wait)
+	g.w.stall.Reset(g.w.wait)
 	n, err := g.body.Read(p)
-	g.stall.Stop()
-	return n, err
+	g.w.stall.Stop()
+	return n, g.w.explain(err)
 }
 
 func (g *stallGuard) Close() error {
-	g.stall.Stop()
 	err := g.body.Close()
-	g.cancel()
+	g.w.done()
 	return err
 }
+
+// errOriginStalled is a timeout: 504.
+var errOriginStalled = fmt.Errorf("the origin sent nothing for the fetch timeout: %w", context.DeadlineExceeded)

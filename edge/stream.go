@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/internal/pacing"
 	"github.com/edgecdn/edge/policy"
 )
 
@@ -23,28 +24,16 @@ import (
 func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, detail string) {
 	req := e.newFetchRequest(ctx, site, path, e.varyOf(primaryKey(ctx, site, path)), true)
 	req.interim = interimRelay(ctx)
-	// The fetch timeout bounds the wait for the answer's head, then each
-	// wait for more of its body (relayedBody), not the whole transfer: a
-	// large object to a slow client takes as long as it takes.
-	fctx, cancelCause := context.WithCancelCause(context.Background())
-	cancel := func() { cancelCause(nil) }
-	stall := time.AfterFunc(e.cfg.FetchTimeout, func() { cancelCause(errOriginStalled) })
+	// A large object to a slow client takes as long as it takes: the
+	// fetch timeout bounds each wait for the origin (originWait).
+	ow := e.newOriginWait()
 	e.stats.originFetches.Add(1)
 	start := time.Now()
-	resp, err := e.originOf(site).fetch(fctx, req)
-	if !stall.Stop() && err == nil {
-		// The timeout fired as the answer came: its body is cut already.
-		if resp.Body != nil {
-			resp.Body.Close()
-		}
-		err = errOriginStalled
-	}
-	if err != nil && context.Cause(fctx) == errOriginStalled {
-		err = errOriginStalled
-	}
+	resp, err := e.originOf(site).fetch(ow.ctx, req)
+	err = ow.headed(resp, err)
 	e.observeOrigin(start, err)
 	if err != nil {
-		cancel()
+		ow.done()
 		e.fail(ctx, requestFailure(err))
 		return
 	}
@@ -52,7 +41,7 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 	ctx.Response.Header.Set("Cache-Status", "edge; fwd=bypass; detail="+detail)
 	ctx.SetStatusCode(resp.Status)
 	if resp.Body == nil || ctx.IsHead() {
-		cancel()
+		ow.done()
 		if resp.Body != nil {
 			resp.Body.Close()
 		}
@@ -62,11 +51,9 @@ func (e *Edge) streamThrough(ctx *fasthttp.RequestCtx, site *Site, path []byte, 
 		}
 		return
 	}
-	ctx.SetBodyStream(relayBody(resp.Body, cancel, stall, e.cfg.FetchTimeout), int(resp.Size))
+	// Paced: each chunk to the client under a renewed write deadline.
+	ctx.SetBodyStream(pacing.NewReader(ow.body(resp.Body)), int(resp.Size))
 }
-
-// errOriginStalled is a timeout: 504, as for a fill.
-var errOriginStalled = fmt.Errorf("the origin sent nothing for the fetch timeout: %w", context.DeadlineExceeded)
 
 // passThrough forwards an unsafe method to a site's upstream and, when it
 // succeeds, invalidates what RFC 9111 §4.4 names: the target URI, and the

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,4 +247,57 @@ func TestStreamedFromAnUpstream(t *testing.T) {
 			t.Fatalf("%d %q, want 504", r.status, r.h("Cache-Status"))
 		}
 	})
+}
+
+// A fill from a slow but steady origin takes as long as it takes; one
+// from an origin that stops sending ends in 504 and stores nothing.
+func TestFillFromASlowOrigin(t *testing.T) {
+	t.Parallel()
+	const fetchTimeout = 300 * time.Millisecond
+	body := make([]byte, 2<<20)
+	rand.Read(body)
+	var stalledFills atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Cache-Control", "max-age=60")
+		switch r.URL.Path {
+		case "/steady": // 2 MiB over about a second: many fetch timeouts
+			for rest := body; len(rest) > 0; rest = rest[min(len(rest), 64<<10):] {
+				w.Write(rest[:min(len(rest), 64<<10)])
+				w.(http.Flusher).Flush()
+				time.Sleep(30 * time.Millisecond) // the origin's pace, not an ordering device
+			}
+		case "/stalls":
+			stalledFills.Add(1)
+			w.Write(body[:1<<20])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // until the edge gives up on it
+		}
+	}))
+	t.Cleanup(up.Close)
+	te := startEdgeWith(t, edge.Config{Sites: []edge.Site{{Hosts: []string{"localhost"}, Upstream: up.URL}}, FetchTimeout: fetchTimeout}, nil)
+
+	start := time.Now()
+	r := te.get("/steady")
+	if r.status != 200 || r.body != string(body) {
+		t.Fatalf("a fill from a steady origin: %d, %d of %d bytes, %q", r.status, len(r.body), len(body), r.h("Cache-Status"))
+	}
+	if took := time.Since(start); took < 2*fetchTimeout {
+		t.Fatalf("the fill took %v: the origin was not slow enough to test the timeout", took)
+	}
+	if r := te.get("/steady"); r.status != 200 || !strings.Contains(r.h("Cache-Status"), "hit") {
+		t.Fatalf("after the fill: %d %q, want a hit", r.status, r.h("Cache-Status"))
+	}
+
+	start = time.Now()
+	if r := te.get("/stalls"); r.status != http.StatusGatewayTimeout {
+		t.Fatalf("a fill from an origin that stopped: %d %q, want 504", r.status, r.h("Cache-Status"))
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the client waited %v for an origin that stopped, fetch timeout %v", took, fetchTimeout)
+	}
+	te.get("/stalls")
+	if n := stalledFills.Load(); n != 2 {
+		t.Fatalf("the origin was asked %d times for two requests: a cut body was stored", n)
+	}
 }
