@@ -25,20 +25,28 @@ func (te *testEdge) serveWith(sc edge.ServerConfig) string {
 	return serveOn(te.t, edge.NewServer(te.edge, sc))
 }
 
-// slowGet asks for path and reads the response at about rate bytes a
-// second with a small receive window, as a client on a slow link does.
-func slowGet(t *testing.T, addr, path string, rate int) (*http.Response, []byte, error) {
+// ask sends GET path on a new connection with a small receive window,
+// closed when the test ends; the connection gives up after 30 s.
+func ask(t *testing.T, addr, path string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.(*net.TCPConn).SetReadBuffer(256 << 10) // over a segment (64 KiB on loopback): a smaller window stalls the sender on probes
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// slowGet asks for path and reads the response at about rate bytes a
+// second, as a client on a slow link does.
+func slowGet(t *testing.T, addr, path string, rate int) (*http.Response, []byte, error) {
+	t.Helper()
+	c := ask(t, addr, path)
 	const step = 16 << 10
 	paced := readerFunc(func(p []byte) (int, error) {
 		n, err := c.Read(p)
@@ -106,13 +114,7 @@ func TestWriteTimeoutIsBetweenWrites(t *testing.T) {
 	// A client that asks and then takes nothing is cut.
 	t.Run("stalled", func(t *testing.T) {
 		t.Parallel()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.(*net.TCPConn).SetReadBuffer(256 << 10)
-		io.WriteString(c, "GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		c := ask(t, addr, "/big")
 		time.Sleep(3 * writeTimeout) // the stall under test
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, _ := io.Copy(io.Discard, c)
@@ -225,13 +227,7 @@ func TestStreamedFromAnUpstream(t *testing.T) {
 	}
 	t.Run("origin stalls mid-body", func(t *testing.T) {
 		t.Parallel()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		io.WriteString(c, "GET /stalls HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		c := ask(t, addr, "/stalls")
 		start := time.Now()
 		n, err := io.Copy(io.Discard, c)
 		if err != nil || n >= int64(len(body)) || n < 2<<20 {
