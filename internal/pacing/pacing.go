@@ -154,9 +154,10 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// Request is a request body read with conn's read deadline renewed before
-// each read: a client that sends nothing for timeout is cut, a slow upload
-// is not.
+// Request is a request body read under conn's read deadline, renewed by
+// timeout each time a Chunk more of it has arrived: a slow upload of any
+// size goes through, a client that sends less than a Chunk per timeout
+// (nothing, or a byte now and then to hold the connection) is cut.
 func Request(body io.Reader, conn net.Conn, timeout time.Duration) io.Reader {
 	if timeout <= 0 || conn == nil {
 		return body
@@ -168,11 +169,18 @@ type request struct {
 	body    io.Reader
 	conn    net.Conn
 	timeout time.Duration
+	since   int // bytes read since the deadline was renewed
+	renewed bool
 }
 
 func (r *request) Read(p []byte) (int, error) {
-	if err := r.conn.SetReadDeadline(time.Now().Add(r.timeout)); err != nil {
-		return 0, err
+	if !r.renewed || r.since >= Chunk {
+		if err := r.conn.SetReadDeadline(time.Now().Add(r.timeout)); err != nil {
+			return 0, err
+		}
+		r.renewed, r.since = true, 0
 	}
-	return r.body.Read(p)
+	n, err := r.body.Read(p)
+	r.since += n
+	return n, err
 }

@@ -137,3 +137,17 @@ func TestReaderWritesDataThatCameWithAnError(t *testing.T) {
 		t.Fatalf("%d bytes %q, %v: want the 2 bytes, then the error", n, out.String(), err)
 	}
 }
+
+// A request body's deadline is renewed per Chunk received, not per read:
+// a byte now and then does not hold the connection.
+func TestRequestRenewsPerChunk(t *testing.T) {
+	conn := &deadlines{}
+	body := pacing.Request(iotest.OneByteReader(strings.NewReader(strings.Repeat("z", 2*pacing.Chunk+10))), conn, time.Second)
+	got, err := io.ReadAll(body)
+	if err != nil || len(got) != 2*pacing.Chunk+10 {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+	if len(conn.reads) != 3 { // at the start, then after each of the two chunks
+		t.Fatalf("%d read deadlines for %d one-byte reads", len(conn.reads), len(got))
+	}
+}

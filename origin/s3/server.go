@@ -103,13 +103,13 @@ func New(store origin.Store, cfg Config) (*Handler, error) {
 // ServerConfig bounds what one connection may cost the server.
 type ServerConfig struct {
 	// ReadTimeout bounds the wait for a request's headers from its first
-	// byte, and each wait for more of its body (default 5 min): a slow
-	// upload of any size arrives, a client that stops sending is answered
+	// byte, and each 256 KiB of its body (default 5 min): a slow upload of
+	// any size arrives, a client that stops sending is answered
 	// RequestTimeout, as S3 does.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds each wait for a client to take more of a
-	// response (default 5 min): an object of any size reaches a slow
-	// client, one that stops reading is cut.
+	// WriteTimeout bounds each write of up to 256 KiB of a response
+	// (default 5 min): an object of any size reaches a slow client, one
+	// that stops reading is cut.
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration // default 60 s
 	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.

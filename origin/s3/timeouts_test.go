@@ -116,6 +116,29 @@ func TestTimeoutsAreBetweenReadsAndWrites(t *testing.T) {
 	if _, err := ts.client.HeadObject(context.Background(), &awss3.HeadObjectInput{Bucket: aws.String("public"), Key: aws.String("stalled")}); err == nil {
 		t.Fatal("the stalled upload stored an object")
 	}
+
+	// An upload that trickles a byte now and then to hold the connection:
+	// 256 KiB must arrive per read timeout.
+	u = presignPut("trickle")
+	c = dial(u)
+	start = time.Now()
+	fmt.Fprintf(c, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", u.RequestURI(), u.Host, 1<<20)
+	go func() {
+		for i := 0; i < 1<<20; i++ {
+			if _, err := c.Write(body[i : i+1]); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // the attacker's pace, not an ordering device
+		}
+	}()
+	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a trickling upload got no answer: %v", err)
+	}
+	answer, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(answer), "<Code>RequestTimeout</Code>") || time.Since(start) > 5*timeout {
+		t.Fatalf("a trickling upload, after %v: %d %s", time.Since(start), resp.StatusCode, answer)
+	}
 }
 
 type readerFunc func([]byte) (int, error)
