@@ -25,9 +25,10 @@ type Config struct {
 	// MaxObjectSize: larger responses stream through uncached (default 16 MiB).
 	MaxObjectSize int64
 	// FetchTimeout bounds each wait for an origin (default 30 s): for its
-	// answer's head, then for each read of its body. A slow but steady
+	// answer's head, then for each 256 KiB of its body. A slow but steady
 	// origin's answer arrives however long it takes; one that stops
-	// sending is given up on (504), and nothing of it is stored.
+	// sending, or trickles, is given up on (504), and nothing of it is
+	// stored.
 	FetchTimeout time.Duration
 	// Logger gets errors, and the access log when AccessLogEvery > 0.
 	Logger *zap.Logger

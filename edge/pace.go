@@ -69,21 +69,31 @@ func (w *originWait) done() {
 	w.cancel(nil)
 }
 
-// body is the answer's body with each read bounded by the timeout;
-// closing it ends the fetch.
+// body is the answer's body, each 256 KiB of which must arrive within the
+// timeout, counting only the time spent waiting for it (not the time a
+// slow client takes what was read): an origin that trickles a byte now
+// and then cannot hold a fill and its waiters. Closing it ends the fetch.
 func (w *originWait) body(body io.ReadCloser) io.ReadCloser {
-	return &stallGuard{body: body, w: w}
+	return &stallGuard{body: body, w: w, left: w.wait}
 }
 
 type stallGuard struct {
-	body io.ReadCloser
-	w    *originWait
+	body  io.ReadCloser
+	w     *originWait
+	left  time.Duration // of the wait allowed for this chunk
+	since int           // bytes of this chunk so far
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
-	g.w.stall.Reset(g.w.wait)
+	if g.since >= pacing.Chunk {
+		g.since, g.left = 0, g.w.wait
+	}
+	start := time.Now()
+	g.w.stall.Reset(g.left) // at once when none is left: the read is cut
 	n, err := g.body.Read(p)
 	g.w.stall.Stop()
+	g.left -= time.Since(start)
+	g.since += n
 	return n, g.w.explain(err)
 }
 
@@ -94,4 +104,4 @@ func (g *stallGuard) Close() error {
 }
 
 // errOriginStalled is a timeout: 504.
-var errOriginStalled = fmt.Errorf("the origin sent nothing for the fetch timeout: %w", context.DeadlineExceeded)
+var errOriginStalled = fmt.Errorf("the origin was too slow for the fetch timeout: %w", context.DeadlineExceeded)

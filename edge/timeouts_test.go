@@ -268,6 +268,12 @@ func TestFillFromASlowOrigin(t *testing.T) {
 			w.Write(body[:1<<20])
 			w.(http.Flusher).Flush()
 			<-r.Context().Done() // until the edge gives up on it
+		case "/trickles": // 1 KiB every 20 ms: 5 s for 256 KiB
+			for rest := body; len(rest) > 0 && r.Context().Err() == nil; rest = rest[1<<10:] {
+				w.Write(rest[:1<<10])
+				w.(http.Flusher).Flush()
+				time.Sleep(20 * time.Millisecond) // the origin's pace, not an ordering device
+			}
 		}
 	}))
 	t.Cleanup(up.Close)
@@ -295,5 +301,11 @@ func TestFillFromASlowOrigin(t *testing.T) {
 	te.get("/stalls")
 	if n := stalledFills.Load(); n != 2 {
 		t.Fatalf("the origin was asked %d times for two requests: a cut body was stored", n)
+	}
+
+	// Bytes now and then do not hold a fill: 256 KiB per fetch timeout.
+	start = time.Now()
+	if r := te.get("/trickles"); r.status != http.StatusGatewayTimeout || time.Since(start) > 3*time.Second {
+		t.Fatalf("a fill from a trickling origin, after %v: %d %q, want 504 soon after the fetch timeout", time.Since(start), r.status, r.h("Cache-Status"))
 	}
 }
