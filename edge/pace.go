@@ -24,10 +24,10 @@ func setBody(ctx *fasthttp.RequestCtx, body []byte) {
 	ctx.Response.SetBodyStream(pacing.NewBytes(body), len(body))
 }
 
-// originWait bounds each wait for an origin by the fetch timeout: for
-// its answer's head, then for each read of its body, not the whole
-// transfer (as proxies' between-bytes timeouts do). A large object from a
-// slow but steady origin arrives; one that stops sending is given up on.
+// originWait bounds the waits for an origin by the fetch timeout: for its
+// answer's head, then for each 256 KiB of its body (stallGuard), not the
+// whole transfer. A large object from a slow but steady origin arrives;
+// one that stops sending, or trickles, is given up on.
 type originWait struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -55,9 +55,10 @@ func (w *originWait) headed(resp *originResponse, err error) error {
 	return w.explain(err)
 }
 
-// explain names the stall as the cause of a read the timeout ended.
+// explain names the stall as the cause of a read the timeout ended; the
+// end of a body is never a stall.
 func (w *originWait) explain(err error) error {
-	if err != nil && context.Cause(w.ctx) == errOriginStalled {
+	if err != nil && err != io.EOF && context.Cause(w.ctx) == errOriginStalled {
 		return errOriginStalled
 	}
 	return err
@@ -86,13 +87,13 @@ type stallGuard struct {
 
 func (g *stallGuard) Read(p []byte) (int, error) {
 	if g.since >= pacing.Chunk {
-		g.since, g.left = 0, g.w.wait
+		g.since, g.left = g.since-pacing.Chunk, g.w.wait
 	}
 	start := time.Now()
 	g.w.stall.Reset(g.left) // at once when none is left: the read is cut
 	n, err := g.body.Read(p)
-	g.w.stall.Stop()
 	g.left -= time.Since(start)
+	g.w.stall.Stop()
 	g.since += n
 	return n, g.w.explain(err)
 }

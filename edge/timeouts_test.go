@@ -173,8 +173,8 @@ func TestIdleAndFirstByteTimeouts(t *testing.T) {
 }
 
 // An object over max_object_size streamed from an upstream site: the
-// fetch timeout bounds the wait for its head (504) and each wait for more
-// of its body, not the transfer, with or without a Content-Length.
+// fetch timeout bounds the wait for its head (504) and for each 256 KiB of
+// its body, not the transfer, with or without a Content-Length.
 func TestStreamedFromAnUpstream(t *testing.T) {
 	t.Parallel()
 	const writeTimeout, fetchTimeout = 800 * time.Millisecond, 300 * time.Millisecond

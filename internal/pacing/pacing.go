@@ -154,33 +154,36 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// Request is a request body read under conn's read deadline, renewed by
-// timeout each time a Chunk more of it has arrived: a slow upload of any
-// size goes through, a client that sends less than a Chunk per timeout
-// (nothing, or a byte now and then to hold the connection) is cut.
+// Request is a request body read under conn's read deadline: the client
+// has timeout for each Chunk of it, counting only the time spent waiting
+// for it (not the time the server takes with what it read). A slow upload
+// of any size goes through; a client that sends less than a Chunk per
+// timeout (nothing, or a byte now and then to hold the connection) is cut.
 func Request(body io.Reader, conn net.Conn, timeout time.Duration) io.Reader {
 	if timeout <= 0 || conn == nil {
 		return body
 	}
-	return &request{body: body, conn: conn, timeout: timeout}
+	return &request{body: body, conn: conn, timeout: timeout, left: timeout}
 }
 
 type request struct {
 	body    io.Reader
 	conn    net.Conn
 	timeout time.Duration
-	since   int // bytes read since the deadline was renewed
-	renewed bool
+	left    time.Duration // of the wait allowed for this chunk
+	since   int           // bytes of this chunk so far
 }
 
 func (r *request) Read(p []byte) (int, error) {
-	if !r.renewed || r.since >= Chunk {
-		if err := r.conn.SetReadDeadline(time.Now().Add(r.timeout)); err != nil {
-			return 0, err
-		}
-		r.renewed, r.since = true, 0
+	if r.since >= Chunk {
+		r.since, r.left = r.since-Chunk, r.timeout
+	}
+	start := time.Now()
+	if err := r.conn.SetReadDeadline(start.Add(r.left)); err != nil {
+		return 0, err
 	}
 	n, err := r.body.Read(p)
+	r.left -= time.Since(start)
 	r.since += n
 	return n, err
 }

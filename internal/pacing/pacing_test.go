@@ -138,16 +138,58 @@ func TestReaderWritesDataThatCameWithAnError(t *testing.T) {
 	}
 }
 
-// A request body's deadline is renewed per Chunk received, not per read:
-// a byte now and then does not hold the connection.
-func TestRequestRenewsPerChunk(t *testing.T) {
-	conn := &deadlines{}
-	body := pacing.Request(iotest.OneByteReader(strings.NewReader(strings.Repeat("z", 2*pacing.Chunk+10))), conn, time.Second)
-	got, err := io.ReadAll(body)
-	if err != nil || len(got) != 2*pacing.Chunk+10 {
-		t.Fatalf("%d bytes, %v", len(got), err)
+// slowReader gives n bytes a read, each read taking d.
+type slowReader struct {
+	left, n int
+	d       time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
 	}
-	if len(conn.reads) != 3 { // at the start, then after each of the two chunks
-		t.Fatalf("%d read deadlines for %d one-byte reads", len(conn.reads), len(got))
+	time.Sleep(r.d) // the client's pace, not an ordering device
+	n := min(r.n, r.left, len(p))
+	r.left -= n
+	return n, nil
+}
+
+// A request body's deadline is a budget per Chunk: reads within a chunk
+// do not move it later (a byte now and then does not hold the
+// connection), the next chunk gets the whole timeout again.
+func TestRequestDeadlineIsPerChunk(t *testing.T) {
+	conn := &deadlines{}
+	body := pacing.Request(&slowReader{left: 2 * pacing.Chunk, n: pacing.Chunk / 2, d: 100 * time.Millisecond}, conn, time.Second)
+	buf, total := make([]byte, pacing.Chunk/2), 0
+	for {
+		n, err := body.Read(buf)
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total != 2*pacing.Chunk {
+		t.Fatalf("%d bytes", total)
+	}
+	d := conn.reads
+	if len(d) < 4 {
+		t.Fatalf("%d read deadlines for 4 reads of data", len(d))
+	}
+	if diff := d[1].Sub(d[0]); diff < -50*time.Millisecond || diff > 50*time.Millisecond {
+		t.Errorf("the second read of a chunk moved the deadline by %v (a read takes 100 ms)", diff)
+	}
+	if moved := d[2].Sub(d[0]); moved < 150*time.Millisecond {
+		t.Errorf("the next chunk's deadline moved by %v, want the time the first chunk took (~200 ms)", moved)
+	}
+
+	conn = &deadlines{}
+	io.ReadAll(pacing.Request(&slowReader{left: 20, n: 1, d: 20 * time.Millisecond}, conn, time.Second))
+	for _, dl := range conn.reads {
+		if diff := dl.Sub(conn.reads[0]); diff < -100*time.Millisecond || diff > 100*time.Millisecond {
+			t.Fatalf("a byte at a time moved the deadline by %v (the bytes took 400 ms)", diff)
+		}
 	}
 }

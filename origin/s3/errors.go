@@ -83,7 +83,7 @@ func errorFor(err error) apiError {
 	case errors.As(err, &api):
 		return api
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.Is(err, os.ErrDeadlineExceeded): // the client sent nothing for the read timeout
+		errors.Is(err, os.ErrDeadlineExceeded): // the client was too slow for the read timeout
 		return errRequestTimeout
 	}
 	for _, m := range errorMap {

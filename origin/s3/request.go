@@ -25,7 +25,7 @@ type request struct {
 	auth        *sigv4.Auth // nil for an anonymous request
 	bytesIn     int64
 	parsedQuery map[string]string
-	readTimeout time.Duration // each wait for more of the body; 0: the server's deadline alone
+	readTimeout time.Duration // the wait allowed for each 256 KiB of the body; 0: the server's deadline alone
 }
 
 var errInvalidURI = apiError{"InvalidURI", 400, "Couldn't parse the specified URI."}
