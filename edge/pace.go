@@ -70,31 +70,26 @@ func (w *originWait) done() {
 	w.cancel(nil)
 }
 
-// body is the answer's body, each 256 KiB of which must arrive within the
-// timeout, counting only the time spent waiting for it (not the time a
-// slow client takes what was read): an origin that trickles a byte now
-// and then cannot hold a fill and its waiters. Closing it ends the fetch.
+// body is the answer's body under a pacing.Budget of the timeout per 256
+// KiB (not counting the time a slow client takes what was read): an
+// origin that trickles a byte now and then cannot hold a fill and its
+// waiters. Closing it ends the fetch.
 func (w *originWait) body(body io.ReadCloser) io.ReadCloser {
-	return &stallGuard{body: body, w: w, left: w.wait}
+	return &stallGuard{body: body, w: w, budget: pacing.NewBudget(w.wait)}
 }
 
 type stallGuard struct {
-	body  io.ReadCloser
-	w     *originWait
-	left  time.Duration // of the wait allowed for this chunk
-	since int           // bytes of this chunk so far
+	body   io.ReadCloser
+	w      *originWait
+	budget pacing.Budget
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
-	if g.since >= pacing.Chunk {
-		g.since, g.left = g.since-pacing.Chunk, g.w.wait
-	}
 	start := time.Now()
-	g.w.stall.Reset(g.left) // at once when none is left: the read is cut
+	g.w.stall.Reset(g.budget.Left()) // at once when none is left: the read is cut
 	n, err := g.body.Read(p)
-	g.left -= time.Since(start)
+	g.budget.Took(n, time.Since(start))
 	g.w.stall.Stop()
-	g.since += n
 	return n, g.w.explain(err)
 }
 

@@ -154,36 +154,57 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// Request is a request body read under conn's read deadline: the client
-// has timeout for each Chunk of it, counting only the time spent waiting
-// for it (not the time the server takes with what it read). A slow upload
-// of any size goes through; a client that sends less than a Chunk per
-// timeout (nothing, or a byte now and then to hold the connection) is cut.
-func Request(body io.Reader, conn net.Conn, timeout time.Duration) io.Reader {
-	if timeout <= 0 || conn == nil {
-		return body
-	}
-	return &request{body: body, conn: conn, timeout: timeout, left: timeout}
-}
-
-type request struct {
-	body    io.Reader
-	conn    net.Conn
+// Budget is the wait a transfer may spend on each Chunk, counting only
+// the time spent waiting for the peer (not what the other side does with
+// what it read): a peer must move a Chunk per timeout, and one that sends
+// nothing, or a byte now and then, runs out.
+type Budget struct {
 	timeout time.Duration
 	left    time.Duration // of the wait allowed for this chunk
 	since   int           // bytes of this chunk so far
 }
 
-func (r *request) Read(p []byte) (int, error) {
-	if r.since >= Chunk {
-		r.since, r.left = r.since-Chunk, r.timeout
+// NewBudget allows timeout per Chunk.
+func NewBudget(timeout time.Duration) Budget { return Budget{timeout: timeout, left: timeout} }
+
+// Left is the wait the next read may spend: what is left of this chunk's,
+// or a whole timeout once a chunk has arrived. It is zero or less once
+// spent.
+func (b *Budget) Left() time.Duration {
+	if b.since >= Chunk {
+		b.since, b.left = b.since-Chunk, b.timeout
 	}
+	return b.left
+}
+
+// Took records a read that gave n bytes after waiting d.
+func (b *Budget) Took(n int, d time.Duration) {
+	b.left -= d
+	b.since += n
+}
+
+// Request is a request body read under conn's read deadline, a Budget of
+// timeout per Chunk: a slow upload of any size goes through, a client that
+// sends less than a Chunk per timeout is cut.
+func Request(body io.Reader, conn net.Conn, timeout time.Duration) io.Reader {
+	if timeout <= 0 || conn == nil {
+		return body
+	}
+	return &request{body: body, conn: conn, budget: NewBudget(timeout)}
+}
+
+type request struct {
+	body   io.Reader
+	conn   net.Conn
+	budget Budget
+}
+
+func (r *request) Read(p []byte) (int, error) {
 	start := time.Now()
-	if err := r.conn.SetReadDeadline(start.Add(r.left)); err != nil {
+	if err := r.conn.SetReadDeadline(start.Add(r.budget.Left())); err != nil {
 		return 0, err
 	}
 	n, err := r.body.Read(p)
-	r.left -= time.Since(start)
-	r.since += n
+	r.budget.Took(n, time.Since(start))
 	return n, err
 }

@@ -193,3 +193,29 @@ func TestRequestDeadlineIsPerChunk(t *testing.T) {
 		}
 	}
 }
+
+// A Budget allows its timeout per Chunk: reads within a chunk spend it,
+// the bytes past a chunk's end count toward the next, and a chunk that
+// arrived restores the whole timeout.
+func TestBudget(t *testing.T) {
+	b := pacing.NewBudget(time.Second)
+	if l := b.Left(); l != time.Second {
+		t.Fatalf("a new budget allows %v", l)
+	}
+	b.Took(pacing.Chunk/2, 300*time.Millisecond)
+	if l := b.Left(); l != 700*time.Millisecond {
+		t.Fatalf("after half a chunk in 300 ms: %v left, want 700 ms", l)
+	}
+	b.Took(pacing.Chunk/2+10, 800*time.Millisecond)
+	if l := b.Left(); l != time.Second {
+		t.Fatalf("after a whole chunk: %v left, want the whole timeout", l)
+	}
+	b.Took(pacing.Chunk-20, 900*time.Millisecond) // 10 past the first chunk, then this: 10 short of the second
+	if l := b.Left(); l != 100*time.Millisecond {
+		t.Fatalf("10 bytes short of the second chunk: %v left, want 100 ms", l)
+	}
+	b.Took(1, 200*time.Millisecond)
+	if l := b.Left(); l > 0 {
+		t.Fatalf("a chunk that took longer than the timeout: %v left, want none", l)
+	}
+}
