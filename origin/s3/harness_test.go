@@ -26,7 +26,7 @@ const (
 
 // testServer is the S3 API on a loopback port, backed by a real engine.
 type testServer struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  *origin.Engine
 	client *awss3.Client
@@ -50,13 +50,13 @@ func startServerWith(t *testing.T, sc s3.ServerConfig) string {
 	return startServerConfig(t, sc).url
 }
 
-func startServerConfig(t *testing.T, sc s3.ServerConfig, opts ...serverOption) *testServer {
+func startServerConfig(t testing.TB, sc s3.ServerConfig, opts ...serverOption) *testServer {
 	t.Helper()
 	return startServerIn(t, t.TempDir(), sc, opts...)
 }
 
 // startServerIn is startServerConfig on an engine in dir.
-func startServerIn(t *testing.T, dir string, sc s3.ServerConfig, opts ...serverOption) *testServer {
+func startServerIn(t testing.TB, dir string, sc s3.ServerConfig, opts ...serverOption) *testServer {
 	t.Helper()
 	store, err := origin.Open(dir, nil)
 	if err != nil {
@@ -116,6 +116,17 @@ func (ts *testServer) put(bucket, key, body string) *awss3.PutObjectOutput {
 		ts.t.Fatalf("PutObject %s/%s: %v", bucket, key, err)
 	}
 	return out
+}
+
+// presignPut is a URL that PUTs bucket/key for an hour, its payload
+// unsigned.
+func (ts *testServer) presignPut(bucket, key string) string {
+	ts.t.Helper()
+	req, err := awss3.NewPresignClient(ts.client).PresignPutObject(context.Background(), &awss3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, awss3.WithPresignExpires(time.Hour))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return req.URL
 }
 
 func (ts *testServer) get(bucket, key string) string {
