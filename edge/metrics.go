@@ -128,8 +128,8 @@ func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
 	classes := [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
 	for _, site := range c.e.sites.all {
 		m, name := site.metrics, site.Hosts[0]
-		for i := range 3 {
-			for j := range 6 {
+		for i := range m.shards[0].requests {
+			for j := range m.shards[0].requests[i] {
 				if n := m.sum(func(c *siteCounters) *atomic.Uint64 { return &c.requests[i][j] }); n > 0 {
 					ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), name, methods[i], classes[j])
 				}

@@ -57,10 +57,9 @@ func FromS3(endpoint *url.URL, client *http.Client) Origin {
 // given: an answer's head must arrive within timeout (default 30 s),
 // kept-alive connections, no compression (bodies are cached as sent:
 // asking for gzip would store a representation the client did not ask
-// for), redirects not followed. No timeout covers a whole body: a fill
-// bounds its own with a context, and a body streamed to a client may take
-// as long as the client does, each wait for the origin bounded instead
-// (streamThrough).
+// for), redirects not followed. No timeout covers a whole body: fills and
+// streams bound each wait for the origin (originWait), a pass-through its
+// whole exchange with a context.
 func DefaultHTTPClient(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = 30 * time.Second

@@ -13,9 +13,9 @@ import (
 // ServerConfig bounds what one client connection may cost.
 type ServerConfig struct {
 	ReadTimeout time.Duration // default 10 s: headers (and small bodies) must arrive in it
-	// WriteTimeout bounds each wait for a client to take more of a
-	// response (default 60 s); a large response is renewed chunk by chunk
-	// (internal/pacing), so a slow client is served whole and a stalled one is cut.
+	// WriteTimeout bounds each write of up to 256 KiB of a response
+	// (default 60 s; internal/pacing), not the whole response: a slow
+	// client is served whole, a stalled one is cut.
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration // default 60 s
 	// MaxHeaderBytes caps the request line and headers (431 beyond); default 16 KiB.

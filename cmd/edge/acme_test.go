@@ -16,8 +16,6 @@ import (
 	"github.com/edgecdn/edge/purge/redistest"
 )
 
-// acmeEdge runs an edge on config path with pre-bound listeners (the
-// ports Pebble validates on) until the test ends.
 // acmeDir is a test's directory for edges that order certificates. It
 // is removed once the test's edges have stopped, trying again for a
 // while: certmagic runs renewals in one job list per process, which an
@@ -41,6 +39,8 @@ func acmeDir(t *testing.T) string {
 	return dir
 }
 
+// acmeEdge runs an edge on config path with pre-bound listeners (the
+// ports Pebble validates on) until the test ends.
 func acmeEdge(t *testing.T, path, data string, httpLn, tlsLn net.Listener) addrs {
 	t.Helper()
 	pre := map[string]net.Listener{httpLn.Addr().String(): httpLn, tlsLn.Addr().String(): tlsLn}
