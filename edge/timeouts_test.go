@@ -72,9 +72,9 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 func TestWriteTimeoutIsBetweenWrites(t *testing.T) {
 	t.Parallel()
 	const writeTimeout = 800 * time.Millisecond
+	te := startEdge(t)
 	// Objects over 1 MiB stream through uncached; the fetch timeout bounds
 	// each wait for the origin, not the stream.
-	te := startEdge(t, func(c *edge.Config, _ *countingStore) { c.MaxObjectSize = 16 << 20 })
 	streamed := startEdge(t, func(c *edge.Config, _ *countingStore) {
 		c.MaxObjectSize = 1 << 20
 		c.FetchTimeout = 300 * time.Millisecond
@@ -131,7 +131,10 @@ func TestIdleAndFirstByteTimeouts(t *testing.T) {
 	t.Parallel()
 	te := startEdge(t)
 	te.put("x", "hello", origin.Headers{})
-	addr := te.serveWith(edge.ServerConfig{ReadTimeout: 300 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+	// The idle gap between requests is twice the read timeout and well
+	// under the idle timeout, with room for a loaded machine either way.
+	const readTimeout, idleTimeout, gap = 300 * time.Millisecond, 1500 * time.Millisecond, 600 * time.Millisecond
+	addr := te.serveWith(edge.ServerConfig{ReadTimeout: readTimeout, IdleTimeout: idleTimeout})
 
 	closedAfter := func(c net.Conn) time.Duration {
 		start := time.Now()
@@ -145,8 +148,8 @@ func TestIdleAndFirstByteTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	if d := closedAfter(silent); d < 200*time.Millisecond || d > 2*time.Second {
-		t.Errorf("a connection that sent nothing was closed after %v; read timeout 300 ms", d)
+	if d := closedAfter(silent); d < readTimeout*2/3 || d > readTimeout+2*time.Second {
+		t.Errorf("a connection that sent nothing was closed after %v; read timeout %v", d, readTimeout)
 	}
 
 	idle, err := net.Dial("tcp", addr)
@@ -165,10 +168,10 @@ func TestIdleAndFirstByteTimeouts(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != "hello" {
 			t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
 		}
-		time.Sleep(400 * time.Millisecond) // under the idle timeout, over the read timeout
+		time.Sleep(gap) // the idleness under test
 	}
-	if d := closedAfter(idle) + 400*time.Millisecond; d < 500*time.Millisecond || d > 3*time.Second {
-		t.Errorf("an idle kept-alive connection was closed after %v; idle timeout 600 ms", d)
+	if d := closedAfter(idle) + gap; d < idleTimeout*4/5 || d > idleTimeout+3*time.Second {
+		t.Errorf("an idle kept-alive connection was closed after %v; idle timeout %v", d, idleTimeout)
 	}
 }
 
