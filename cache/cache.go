@@ -97,6 +97,8 @@ type Cache struct {
 	cfg   Config
 	store *ristretto.Cache[string, *item]
 
+	// front serves hits without ristretto's Get (front.go).
+	front frontTable
 	// pending makes a Set visible to the next Get while ristretto admits it
 	// asynchronously (pending.go).
 	pending pendingTable
@@ -149,6 +151,8 @@ type item struct {
 	submitted atomic.Bool
 
 	cost int64
+	// front is the item's slot in the front table.
+	front uint64
 	// expiresSec is the wall-clock second retention ends in, rounded up
 	// (expiry.go).
 	expiresSec int64
@@ -168,6 +172,7 @@ func New(cfg Config) (*Cache, error) {
 	}
 	c.pending.init()
 	c.objects.init()
+	c.front.init(conf.NumCounters / 10) // about the entries a full cache holds
 	c.wallSecond.Store(time.Now().Unix())
 	c.rules.Store(&ruleSet{})
 	c.store, err = ristretto.NewCache(&ristretto.Config[string, *item]{
@@ -234,9 +239,15 @@ const (
 // find returns the item stored under key and its verdict if that is at
 // least least, or nil.
 func (c *Cache) find(key string, least verdict) (*item, verdict) {
+	if it := c.front.get(key); it != nil {
+		if v := c.judge(it); v >= least {
+			return it, v
+		}
+	}
 	drains := c.pending.drains.Load()
 	if it, ok := c.store.Get(key); ok && !it.superseded.Load() {
 		if v := c.judge(it); v >= least {
+			c.front.remember(it)
 			return it, v
 		}
 	}
@@ -355,7 +366,7 @@ func (c *Cache) Set(f Fence, e *Entry) bool {
 	expires := time.Now().Add(c.retention(e, c.cfg.Now()))
 	it := &item{
 		entry: e, obj: obj, seq: f.seq, epoch: f.epoch, gen: e.Generation,
-		cost: e.Cost(), expiresSec: expirySecond(expires),
+		cost: e.Cost(), front: c.front.index(e.Key), expiresSec: expirySecond(expires),
 	}
 	// Purges from now on have a higher sequence than rs.last and f.seq, so
 	// Get checks the item against them. Soft purges by key and soft All
@@ -400,6 +411,7 @@ func (c *Cache) release(it *item) {
 		c.stats.entries.Add(-1)
 		c.stats.bytes.Add(-it.cost)
 		c.expiry.remove(it)
+		c.front.forget(it)
 	}
 	c.objects.release(objectID{it.entry.Bucket, it.entry.Object}, it.obj)
 }
@@ -412,6 +424,7 @@ func (c *Cache) Close() {
 		c.stopBackground()
 		c.pending.close(c)
 		c.store.Close()
+		c.front.clear() // ristretto forgets its items without releasing them
 	})
 }
 

@@ -30,6 +30,10 @@
 //   - A purge is visible to the very next Get, on return from Purge.
 //   - A stored entry is visible to the very next Get, though ristretto
 //     admits entries asynchronously (see pending.go).
+//   - Most hits skip ristretto's Get: a front table of the items hits
+//     found serves them while ristretto still holds them (front.go), and
+//     one hit in eight goes through ristretto to keep its admission
+//     policy counting.
 //   - Retention is the rest of the freshness lifetime plus the longest
 //     stale window (and Config.RevalidateFor for entries with validators),
 //     capped by Config.MaxRetention past freshness. It ends on the wall
