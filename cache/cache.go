@@ -131,12 +131,17 @@ type Cache struct {
 // come first, to share a cache line.
 type item struct {
 	entry *Entry
+	key   string // entry.Key, here so that the front table's check needs no other line
 	obj   *objectState
 	seq   uint64 // the purge sequence when its fill began (Fence.seq)
 	epoch uint64
 	gen   int64 // entry.Generation, here to spare Get a pointer chase
 	// checked: no purge rule up to this sequence matches the entry.
 	checked atomic.Uint64
+	// unfenced: no purge by key up to this sequence covers the entry, so
+	// Get need not read the object's fences (another cache line) until a
+	// purge takes a later one.
+	unfenced atomic.Uint64
 	// dead caches a permanent verdict: purged, flushed or deleted.
 	dead atomic.Bool
 	// soft: a soft purge rule matched (the other soft purges are judged
@@ -275,18 +280,30 @@ func (c *Cache) judge(it *item) verdict {
 	if it.dead.Load() || it.expiresSec <= c.wallSecond.Load() {
 		return purged // an ended retention is not a purge: it stays undead
 	}
+	// The sequence first: a purge stores its fences before it publishes
+	// its sequence, so fences read after this load are at least as new.
+	seq := c.seq.Load()
 	rs := c.rules.Load()
-	o := it.obj
-	if it.epoch != rs.epoch || it.gen < o.minGen.Load() ||
-		it.seq < o.purgedSeq.Load() || o.retired.Load() {
+	if it.epoch != rs.epoch {
 		it.dead.Store(true)
 		return purged
+	}
+	softFenced := false
+	if it.unfenced.Load() < seq {
+		o := it.obj
+		if it.gen < o.minGen.Load() || it.seq < o.purgedSeq.Load() || o.retired.Load() {
+			it.dead.Store(true)
+			return purged
+		}
+		softFenced = it.gen < o.softGen.Load() || it.seq < o.softSeq.Load()
+		if !softFenced {
+			raise(&it.unfenced, seq)
+		}
 	}
 	if checked := it.checked.Load(); checked < rs.last && !c.checkRules(it, rs, checked) {
 		return purged
 	}
-	if it.seq < rs.softFloor || it.gen < o.softGen.Load() ||
-		it.seq < o.softSeq.Load() || it.soft.Load() {
+	if softFenced || it.seq < rs.softFloor || it.soft.Load() {
 		return softMarked
 	}
 	return valid
@@ -365,7 +382,7 @@ func (c *Cache) Set(f Fence, e *Entry) bool {
 	}
 	expires := time.Now().Add(c.retention(e, c.cfg.Now()))
 	it := &item{
-		entry: e, obj: obj, seq: f.seq, epoch: f.epoch, gen: e.Generation,
+		entry: e, key: e.Key, obj: obj, seq: f.seq, epoch: f.epoch, gen: e.Generation,
 		cost: e.Cost(), front: c.front.index(e.Key), expiresSec: expirySecond(expires),
 	}
 	// Purges from now on have a higher sequence than rs.last and f.seq, so

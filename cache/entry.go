@@ -7,10 +7,36 @@ import "time"
 // copying, so nobody may change an Entry or the slices it holds afterwards.
 // To refresh an entry (a 304), copy it, change the copy and Set the copy.
 type Entry struct {
+	// The fields a hit reads come first, so that they share two cache
+	// lines: over a hot set bigger than the CPU's caches, each line is a
+	// miss.
+
 	// Key is the cache key the entry is stored and looked up under. The edge
 	// builds it (site or bucket, raw object key, normalised query, Vary
 	// values); the cache treats it as opaque bytes.
-	Key string
+	Key    string
+	Status int
+	Body   []byte
+	// Meta is the edge's own extra data (for example headers split for
+	// serving); the cache never looks inside. If it has a method
+	// Cost() int64, that many bytes are added to the entry's cost.
+	Meta any
+	// StoredAt is when the response was received, on the cache's clock.
+	StoredAt time.Time
+	// InitialAge is the age the response already had when received
+	// (RFC 9111 §4.2.3: Age header and transit time).
+	InitialAge time.Duration
+	// FreshFor is the freshness lifetime: fresh while Age(now) < FreshFor.
+	FreshFor time.Duration
+	// Generation is the origin generation of the object the response
+	// carries. For a negative entry (404) it is the store's sequence number
+	// at read time, so that a later write's purge (whose generation is
+	// higher) removes it and fences out slower 404 fills.
+	Generation     int64
+	MustRevalidate bool
+	NoCache        bool
+	Negative       bool
+
 	// Bucket is the origin bucket (or upstream id) and Object the object key
 	// the response came from. Purges by key and by prefix match on them, and
 	// they must equal the bucket and object given to Begin for the fill.
@@ -22,39 +48,17 @@ type Entry struct {
 	// Tags are purge tags (purge by tag matches any of them exactly).
 	Tags []string
 
-	Status int
 	// Header holds the response headers, encoded by the edge; opaque here.
 	Header []byte
-	Body   []byte
 	// ETag is the entity-tag as the origin sent it, quotes and a weak
 	// "W/" included; "" when it sent none or a malformed one.
 	ETag         string
 	LastModified time.Time
-	// Generation is the origin generation of the object the response
-	// carries. For a negative entry (404) it is the store's sequence number
-	// at read time, so that a later write's purge (whose generation is
-	// higher) removes it and fences out slower 404 fills.
-	Generation int64
-	Negative   bool
 
-	// StoredAt is when the response was received, on the cache's clock.
-	StoredAt time.Time
-	// InitialAge is the age the response already had when received
-	// (RFC 9111 §4.2.3: Age header and transit time).
-	InitialAge time.Duration
-	// FreshFor is the freshness lifetime: fresh while Age(now) < FreshFor.
-	FreshFor time.Duration
 	// StaleWhileRevalidate and StaleIfError are the windows after FreshFor
 	// ends in which a stale entry may be served (RFC 5861).
 	StaleWhileRevalidate time.Duration
 	StaleIfError         time.Duration
-	MustRevalidate       bool
-	NoCache              bool
-
-	// Meta is the edge's own extra data (for example headers split for
-	// serving); the cache never looks inside. If it has a method
-	// Cost() int64, that many bytes are added to the entry's cost.
-	Meta any
 }
 
 // entryOverhead approximates the memory an entry costs beyond its byte

@@ -60,7 +60,7 @@ func (f *frontTable) index(key string) uint64 {
 // hits that go through ristretto.
 func (f *frontTable) get(key string) *item {
 	it := f.slots[f.index(key)].Load()
-	if it == nil || it.entry.Key != key || it.superseded.Load() || it.released.Load() {
+	if it == nil || it.key != key || it.superseded.Load() || it.released.Load() {
 		return nil
 	}
 	if rand.Uint32()%frontSample == 0 {

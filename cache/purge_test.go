@@ -8,10 +8,30 @@ import (
 
 // Most purge tests run twice: with the entries still in the admission map
 // and after ristretto has them, since Get looks in both places.
-var placements = []struct {
+// placements are where an entry is when a purge comes: still in the
+// admission map, in ristretto, or in ristretto and served (from the front
+// table, its object's fences last found clear).
+var placements = []placement{{"pending", false, false}, {"settled", true, false}, {"served", true, true}}
+
+type placement struct {
 	name   string
 	settle bool
-}{{"pending", false}, {"settled", true}}
+	served bool
+}
+
+// place puts the entries where p says.
+func place(c *Cache, p placement, entries ...*Entry) {
+	if p.settle {
+		settle(c)
+	}
+	for range 20 {
+		for _, e := range entries {
+			if p.served {
+				c.Get(e.Key) // fills the front table and clears the fence check
+			}
+		}
+	}
+}
 
 func TestPurgeByKeyWithGeneration(t *testing.T) {
 	for _, p := range placements {
@@ -24,9 +44,7 @@ func TestPurgeByKeyWithGeneration(t *testing.T) {
 			// Fills that begin before the purge, as a slow origin read would.
 			slowOld := c.Begin("photos", "cat.jpg")
 			slowNew := c.Begin("photos", "cat.jpg")
-			if p.settle {
-				settle(c)
-			}
+			place(c, p, old, other)
 
 			if n := c.Purge(Selector{Kind: ByKey, Bucket: "photos", Value: "cat.jpg", Generation: 5}); n != 1 {
 				t.Errorf("Purge = %d, want 1", n)
@@ -85,9 +103,7 @@ func TestPurgeByKeyWithoutGeneration(t *testing.T) {
 				fill(c, e)
 			}
 			before := c.Begin("b", "o")
-			if p.settle {
-				settle(c)
-			}
+			place(c, p, a, v, other)
 			if n := c.Purge(Selector{Kind: ByKey, Bucket: "b", Value: "o"}); n != 2 {
 				t.Errorf("Purge = %d, want 2 variants", n)
 			}
@@ -175,9 +191,7 @@ func TestPurgeRules(t *testing.T) {
 					}
 					fences[e.Key] = c.Begin(e.Bucket, e.Object)
 				}
-				if p.settle {
-					settle(c)
-				}
+				place(c, p, entries...)
 				// The count of a rule-based purge comes from ristretto (exact
 				// when small); entries not admitted yet are not counted.
 				if n := c.Purge(tt.sel); p.settle && n != len(tt.gone) {
@@ -221,9 +235,7 @@ func TestFlush(t *testing.T) {
 			e := newEntry("k", "b", "o", 1)
 			fill(c, e)
 			slow := c.Begin("b", "o2")
-			if p.settle {
-				settle(c)
-			}
+			place(c, p, e)
 			epoch := c.Epoch()
 			c.Flush()
 			if c.Epoch() != epoch+1 {

@@ -73,9 +73,7 @@ func TestSoftPurgeEveryKind(t *testing.T) {
 					}
 					fences[e.Key] = c.Begin(e.Bucket, e.Object)
 				}
-				if p.settle {
-					settle(c)
-				}
+				place(c, p, entries...)
 				soft := tt.sel
 				soft.Soft = true
 				c.Purge(soft)

@@ -34,28 +34,33 @@ const (
 // entryMeta is what the edge keeps in Entry.Meta: headers split into
 // name/value pairs that point into Entry.Header.
 type entryMeta struct {
-	pairs [][2][]byte
-	// detail explains why a response was not stored (Cache-Status detail=).
-	detail string
-	// date is the response's Date, and tmpl its stored fields and Date as
-	// a response header that a hit copies whole (nil when the serving
-	// server sets Date itself; see headerTemplate).
-	date time.Time
+	// The fields a hit reads come first (see cache.Entry).
+
+	// tmpl is the stored fields and Date as a response header that a hit
+	// copies whole (nil when the serving server sets Date itself; see
+	// headerTemplate).
 	tmpl *fasthttp.ResponseHeader
-	// ageSent: the origin's response had an Age, which a miss passes on
-	// grown by the transit time (RFC 9111 §5.1); a miss of a response
-	// without one sends none, since Age says the response did not come
-	// from the origin for this request.
-	ageSent bool
 	// part, for a stored 206, is the byte range it holds (partial.go).
 	part *part
+	// consistency is a rule's for this entry ("": the site's).
+	consistency Consistency
+	// detail explains why a response was not stored (Cache-Status detail=).
+	detail string
 	// rule is the policy-file rule that decided the entry (Cache-Status
 	// detail=rule:<name>), and browserCC the Cache-Control its clients
 	// get in place of the origin's (ttlpolicy.go).
 	rule      string
 	browserCC []byte
-	// consistency is a rule's for this entry ("": the site's).
-	consistency Consistency
+	// ageSent: the origin's response had an Age, which a miss passes on
+	// grown by the transit time (RFC 9111 §5.1); a miss of a response
+	// without one sends none, since Age says the response did not come
+	// from the origin for this request.
+	ageSent bool
+
+	// pairs are the stored header fields, pointing into Entry.Header, and
+	// date the response's Date (what tmpl is made of).
+	pairs [][2][]byte
+	date  time.Time
 }
 
 // Cost is what the pairs add to the entry's cost: they point into
