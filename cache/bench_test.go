@@ -468,3 +468,32 @@ func BenchmarkPurge1M(b *testing.B) {
 	purgeCall("all-soft", false, func(c *Cache, _ int) { c.Purge(Selector{Kind: All, Soft: true}) })
 	purgeCall("flush", false, func(c *Cache, _ int) { c.Flush() })
 }
+
+// BenchmarkZipfHitRatio reports the hit ratio of a cache that holds a
+// tenth of a Zipf-distributed key space (s = 1.1, as web objects' requests
+// fall off), filling every miss: how well ristretto's admission policy
+// keeps the hot keys while most hits skip it (front.go). The figure is the
+// hit-ratio metric; ns/op is one Get or fill.
+func BenchmarkZipfHitRatio(b *testing.B) {
+	const keys, size = 100_000, 1024
+	c := newTestCache(b, Config{MaxBytes: keys / 10 * (size + entryOverhead)})
+	body := make([]byte, size)
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 1, keys-1)
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = benchKey(i)
+	}
+	var hits, gets int
+	for b.Loop() {
+		k := int(zipf.Uint64())
+		gets++
+		if _, ok := c.Get(names[k]); ok {
+			hits++
+			continue
+		}
+		e := newEntry(names[k], "b", strconv.Itoa(k), 1)
+		e.Body = body
+		fill(c, e)
+	}
+	b.ReportMetric(float64(hits)/float64(gets), "hit-ratio")
+}
