@@ -11,20 +11,12 @@ import (
 	"github.com/edgecdn/edge/internal/pacing"
 )
 
-// warmAbove is the size from which fasthttp hands a body to the kernel
-// where it is (with writev), not copied into its 4 KiB write buffer with
-// the header: then it is worth reading into cache first (pacing.Warm).
-const warmAbove = 4 << 10
-
 // setBody makes body the response's: as it is when it is small, written a
 // chunk at a time when it is large, so that the server's write timeout
 // bounds a client that stops taking it, not how long a slow one takes
 // (NewServer hands the body its connection).
 func setBody(ctx *fasthttp.RequestCtx, body []byte) {
 	if len(body) <= pacing.Chunk {
-		if len(body) > warmAbove {
-			pacing.Warm(body) // fasthttp writes it with its header, from where it is
-		}
 		ctx.Response.SetBodyRaw(body)
 		return
 	}
