@@ -245,9 +245,12 @@ const (
 // least least, or nil.
 func (c *Cache) find(key string, least verdict) (*item, verdict) {
 	if it := c.front.get(key); it != nil {
+		// It is the key's newest item (a newer one would have superseded
+		// or released it): neither ristretto nor pending has a better one.
 		if v := c.judge(it); v >= least {
 			return it, v
 		}
+		return nil, purged
 	}
 	drains := c.pending.drains.Load()
 	if it, ok := c.store.Get(key); ok && !it.superseded.Load() {
