@@ -18,7 +18,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/edgecdn/edge/internal/pacing"
-
 	"github.com/edgecdn/edge/origin"
 	"github.com/edgecdn/edge/origin/s3/sigv4"
 )
@@ -174,8 +173,8 @@ func (h *Handler) transportError(ctx *fasthttp.RequestCtx, err error) {
 // ServeFastHTTP serves one S3 request.
 func (h *Handler) ServeFastHTTP(ctx *fasthttp.RequestCtx) { h.handle(ctx, 0) }
 
-// handle serves one S3 request; a request body's every read may wait
-// readTimeout for the client (none when 0).
+// handle serves one S3 request; its body may wait readTimeout for each
+// 256 KiB from the client (pacing.Request; no bound of its own when 0).
 func (h *Handler) handle(ctx *fasthttp.RequestCtx, readTimeout time.Duration) {
 	start := time.Now()
 	r := &request{ctx: ctx, id: strconv.FormatUint(h.requests.Add(1), 16), readTimeout: readTimeout}
