@@ -44,8 +44,8 @@ func TestFrontServesTheNewestSet(t *testing.T) {
 			t.Fatal("Set refused")
 		}
 		for range 20 { // past the sampling: most of these would take the front
-			if got, _ := c.Get(key); got != newer {
-				t.Fatalf("%s (settled %v): Get after the second Set = gen %d, want gen 2", key, settled, got.Generation)
+			if got, ok := c.Get(key); got != newer {
+				t.Fatalf("%s (settled %v): Get after the second Set = %+v (found %v), want gen 2", key, settled, got, ok)
 			}
 		}
 	}

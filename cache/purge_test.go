@@ -6,11 +6,10 @@ import (
 	"time"
 )
 
-// Most purge tests run twice: with the entries still in the admission map
-// and after ristretto has them, since Get looks in both places.
 // placements are where an entry is when a purge comes: still in the
 // admission map, in ristretto, or in ristretto and served (from the front
-// table, its object's fences last found clear).
+// table, its object's fences found clear by an earlier purge's sequence,
+// so that the purge under test is what makes Get read them again).
 var placements = []placement{{"pending", false, false}, {"settled", true, false}, {"served", true, true}}
 
 type placement struct {
@@ -20,16 +19,19 @@ type placement struct {
 }
 
 // place puts the entries where p says.
-func place(c *Cache, p placement, entries ...*Entry) {
+func place(t *testing.T, c *Cache, p placement, entries ...*Entry) {
+	t.Helper()
 	if p.settle {
 		settle(c)
 	}
-	for range 20 {
-		for _, e := range entries {
-			if p.served {
-				c.Get(e.Key) // fills the front table and clears the fence check
-			}
-		}
+	if !p.served {
+		return
+	}
+	// A purge of nothing here, so that the Gets below find the fences
+	// clear at a sequence above zero and record it (item.unfenced).
+	c.Purge(Selector{Kind: ByKey, Bucket: "unrelated", Value: "nothing"})
+	for _, e := range entries {
+		warmFront(t, c, e.Key)
 	}
 }
 
@@ -44,7 +46,7 @@ func TestPurgeByKeyWithGeneration(t *testing.T) {
 			// Fills that begin before the purge, as a slow origin read would.
 			slowOld := c.Begin("photos", "cat.jpg")
 			slowNew := c.Begin("photos", "cat.jpg")
-			place(c, p, old, other)
+			place(t, c, p, old, other)
 
 			if n := c.Purge(Selector{Kind: ByKey, Bucket: "photos", Value: "cat.jpg", Generation: 5}); n != 1 {
 				t.Errorf("Purge = %d, want 1", n)
@@ -103,7 +105,7 @@ func TestPurgeByKeyWithoutGeneration(t *testing.T) {
 				fill(c, e)
 			}
 			before := c.Begin("b", "o")
-			place(c, p, a, v, other)
+			place(t, c, p, a, v, other)
 			if n := c.Purge(Selector{Kind: ByKey, Bucket: "b", Value: "o"}); n != 2 {
 				t.Errorf("Purge = %d, want 2 variants", n)
 			}
@@ -191,7 +193,7 @@ func TestPurgeRules(t *testing.T) {
 					}
 					fences[e.Key] = c.Begin(e.Bucket, e.Object)
 				}
-				place(c, p, entries...)
+				place(t, c, p, entries...)
 				// The count of a rule-based purge comes from ristretto (exact
 				// when small); entries not admitted yet are not counted.
 				if n := c.Purge(tt.sel); p.settle && n != len(tt.gone) {
@@ -235,7 +237,7 @@ func TestFlush(t *testing.T) {
 			e := newEntry("k", "b", "o", 1)
 			fill(c, e)
 			slow := c.Begin("b", "o2")
-			place(c, p, e)
+			place(t, c, p, e)
 			epoch := c.Epoch()
 			c.Flush()
 			if c.Epoch() != epoch+1 {
